@@ -64,9 +64,10 @@ type ClientHello struct {
 
 	// inline backing storage so that a typical hello parses with few
 	// allocations; larger hellos spill to the heap.
-	u16   [160]uint16
-	exts  [24]Extension
-	alpns [4]string
+	u16     [160]uint16
+	u16used int
+	exts    [24]Extension
+	alpns   [4]string
 }
 
 // Extension is one ClientHello extension.

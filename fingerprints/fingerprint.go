@@ -1,5 +1,7 @@
 package fingerprints
 
+import "fmt"
+
 // Fingerprints holds every fingerprint of one ClientHello. The JSON names
 // are the ones mitmwatch uses in its endpoint, CLI and logs.
 type Fingerprints struct {
@@ -21,4 +23,41 @@ type Fingerprints struct {
 	JA4O string `json:"ja4_o"`
 	// JA4RO is JA4_ro: wire order, not hashed.
 	JA4RO string `json:"ja4_ro"`
+}
+
+// Fingerprints computes every fingerprint of h.
+func (h *ClientHello) Fingerprints() Fingerprints {
+	var buf [1024]byte
+	ja3 := h.appendJA3(buf[:0], false)
+	f := Fingerprints{JA3: string(ja3), JA3Hash: md5hex(ja3)}
+	ja3n := h.appendJA3(buf[:0], true)
+	f.JA3N, f.JA3NHash = string(ja3n), md5hex(ja3n)
+	f.JA4 = h.JA4()
+	f.JA4R = h.JA4R()
+	f.JA4O = h.JA4O()
+	f.JA4RO = h.JA4RO()
+	return f
+}
+
+// Fingerprint parses a ClientHello handed in from elsewhere (a header set by
+// a trusted upstream, a pcap, a file) and computes its fingerprints. raw may
+// be record-framed (starting with the handshake record type 0x16) or a bare
+// handshake message (starting with the ClientHello type 0x01).
+func Fingerprint(raw []byte) (*ClientHello, Fingerprints, error) {
+	var (
+		h   *ClientHello
+		err error
+	)
+	if len(raw) > DefaultMaxHelloSize {
+		return nil, Fingerprints{}, fmt.Errorf("%w: %d bytes, cap %d", ErrTooLarge, len(raw), DefaultMaxHelloSize)
+	}
+	if len(raw) > 0 && raw[0] == handshakeTypeClientHello {
+		h, err = ParseHandshake(raw)
+	} else {
+		h, err = ParseClientHello(raw)
+	}
+	if err != nil {
+		return nil, Fingerprints{}, err
+	}
+	return h, h.Fingerprints(), nil
 }

@@ -1,0 +1,197 @@
+package fingerprints
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+)
+
+// JA4 as specified by FoxIO (github.com/FoxIO-LLC/ja4,
+// technical_details/JA4.md):
+//
+//	a_b_c
+//	a: "t" (TCP) + TLS version + "d"/"i" (SNI present or not)
+//	   + 2-digit cipher count + 2-digit extension count
+//	   + first and last character of the first ALPN value ("00" if none)
+//	b: first 12 hex digits of SHA-256 over the sorted cipher list
+//	c: first 12 hex digits of SHA-256 over the sorted extension list
+//	   without SNI (0000) and ALPN (0010), "_", and the signature
+//	   algorithms in wire order
+//
+// Lists are 4-digit lowercase hex joined by ",". "The program needs to
+// ignore GREASE values anywhere it sees them" (the specification): that
+// includes signature algorithms, where current Chromium puts a GREASE
+// value first. Counts are capped at 99. An empty list hashes to
+// "000000000000".
+
+// JA4 returns the JA4 fingerprint.
+func (h *ClientHello) JA4() string { return h.ja4(true, true) }
+
+// JA4R returns JA4_r: sorted lists, not hashed.
+func (h *ClientHello) JA4R() string { return h.ja4(true, false) }
+
+// JA4O returns JA4_o: cipher and extension lists in wire order (SNI and
+// ALPN kept), hashed.
+func (h *ClientHello) JA4O() string { return h.ja4(false, true) }
+
+// JA4RO returns JA4_ro: wire order, not hashed.
+func (h *ClientHello) JA4RO() string { return h.ja4(false, false) }
+
+// maxJA4List bounds the lists the JA4 functions copy onto the stack; a
+// hostile hello with more values spills to the heap.
+const maxJA4List = 128
+
+func (h *ClientHello) ja4(sorted, hashed bool) string {
+	var (
+		cbuf, ebuf [maxJA4List]uint16
+		ciphers    = cbuf[:0]
+		exts       = ebuf[:0]
+		extCount   int
+	)
+	for _, c := range h.CipherSuites {
+		if !IsGREASE(c) {
+			ciphers = append(ciphers, c)
+		}
+	}
+	for i := range h.Extensions {
+		t := h.Extensions[i].Type
+		if IsGREASE(t) {
+			continue
+		}
+		extCount++
+		if sorted && (t == ExtServerName || t == ExtALPN) {
+			continue
+		}
+		exts = append(exts, t)
+	}
+	if sorted {
+		slices.Sort(ciphers)
+		slices.Sort(exts)
+	}
+
+	var out [4096]byte
+	b := out[:0]
+	b = append(b, 't')
+	b = append(b, ja4Version(h.MaxVersion())...)
+	if h.Has(ExtServerName) {
+		b = append(b, 'd')
+	} else {
+		b = append(b, 'i')
+	}
+	b = appendTwoDigits(b, len(ciphers))
+	b = appendTwoDigits(b, extCount)
+	b = appendALPN(b, h.ALPN)
+	b = append(b, '_')
+
+	// The raw lists are built in a scratch buffer and either copied out
+	// (JA4_r, JA4_ro) or hashed (JA4, JA4_o).
+	var scratch [4096]byte
+	list := appendHexList(scratch[:0], ciphers)
+	if hashed {
+		b = appendTruncatedHash(b, list)
+	} else {
+		b = append(b, list...)
+	}
+	b = append(b, '_')
+
+	list = appendHexList(scratch[:0], exts)
+	hasSig := false
+	for _, s := range h.SignatureAlgorithms {
+		if !IsGREASE(s) {
+			hasSig = true
+			break
+		}
+	}
+	if hasSig {
+		list = append(list, '_')
+		list = appendHexList(list, h.SignatureAlgorithms)
+	}
+	if hashed {
+		b = appendTruncatedHash(b, list)
+	} else {
+		b = append(b, list...)
+	}
+	return string(b)
+}
+
+// ja4Version maps a TLS version code point to JA4's two characters.
+func ja4Version(v uint16) string {
+	switch v {
+	case 0x0304:
+		return "13"
+	case 0x0303:
+		return "12"
+	case 0x0302:
+		return "11"
+	case 0x0301:
+		return "10"
+	case 0x0300:
+		return "s3"
+	case 0x0002:
+		return "s2"
+	case 0xfeff:
+		return "d1"
+	case 0xfefd:
+		return "d2"
+	case 0xfefc:
+		return "d3"
+	}
+	return "00"
+}
+
+func appendTwoDigits(b []byte, n int) []byte {
+	if n > 99 {
+		n = 99
+	}
+	return append(b, byte('0'+n/10), byte('0'+n%10))
+}
+
+// appendALPN appends the first and last characters of the first ALPN value;
+// if either is not an ASCII letter or digit, the first and last characters
+// of the value's hex form; "00" without ALPN.
+func appendALPN(b []byte, alpn []string) []byte {
+	if len(alpn) == 0 || alpn[0] == "" {
+		return append(b, '0', '0')
+	}
+	v := alpn[0]
+	first, last := v[0], v[len(v)-1]
+	if isAlnum(first) && isAlnum(last) {
+		return append(b, first, last)
+	}
+	const digits = "0123456789abcdef"
+	return append(b, digits[first>>4], digits[last&0x0f])
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// appendHexList appends the non-GREASE values as 4-digit lowercase hex
+// joined by ",".
+func appendHexList(b []byte, list []uint16) []byte {
+	first := true
+	for _, v := range list {
+		if IsGREASE(v) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		const digits = "0123456789abcdef"
+		b = append(b, digits[v>>12], digits[v>>8&0xf], digits[v>>4&0xf], digits[v&0xf])
+	}
+	return b
+}
+
+// appendTruncatedHash appends the first 12 hex digits of SHA-256(list), or
+// twelve zeros for an empty list.
+func appendTruncatedHash(b, list []byte) []byte {
+	if len(list) == 0 {
+		return append(b, "000000000000"...)
+	}
+	sum := sha256.Sum256(list)
+	var h [64]byte
+	hex.Encode(h[:], sum[:])
+	return append(b, h[:12]...)
+}
