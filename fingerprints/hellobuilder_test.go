@@ -101,7 +101,9 @@ func extALPN(protos ...string) Extension {
 	return Extension{Type: ExtALPN, Data: vec16(list)}
 }
 
-func extGroups(gs ...uint16) Extension { return Extension{Type: ExtSupportedGroups, Data: vec16(u16s(gs...))} }
+func extGroups(gs ...uint16) Extension {
+	return Extension{Type: ExtSupportedGroups, Data: vec16(u16s(gs...))}
+}
 func extSigAlgs(ss ...uint16) Extension {
 	return Extension{Type: ExtSignatureAlgorithms, Data: vec16(u16s(ss...))}
 }
@@ -109,7 +111,7 @@ func extVersions(vs ...uint16) Extension {
 	return Extension{Type: ExtSupportedVersions, Data: vec8(u16s(vs...))}
 }
 func extPointFormats(fs ...byte) Extension { return Extension{Type: ExtECPointFormats, Data: vec8(fs)} }
-func extEmpty(t uint16) Extension         { return Extension{Type: t} }
+func extEmpty(t uint16) Extension          { return Extension{Type: t} }
 
 // utlsHello returns the bare handshake message a utls parrot would send to
 // serverName, built without a network connection.
