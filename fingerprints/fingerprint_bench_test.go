@@ -1,0 +1,84 @@
+package fingerprints
+
+import (
+	"testing"
+
+	utls "github.com/refraction-networking/utls"
+)
+
+// chrome133Record is a real Chrome 133 hello (the utls v1.8.2 parrot, with
+// its post-quantum key share) framed in one TLS record.
+func chrome133Record(b *testing.B) []byte {
+	return frameRecords(utlsHello(b, utls.HelloChrome_133, "www.example.com"), 0x0301, 0)
+}
+
+// attackerRecord is a hello of ~64 KiB: the most a capture accepts by
+// default, packed with thousands of cipher suites and extensions.
+func attackerRecord() []byte {
+	th := testHello{}
+	for i := range 8000 {
+		th.ciphers = append(th.ciphers, uint16(i))
+	}
+	for i := range 3000 {
+		th.exts = append(th.exts, extEmpty(uint16(0x1000+i)))
+	}
+	return th.records(1 << 14)
+}
+
+func BenchmarkParseClientHello(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		raw  []byte
+	}{{"chrome133", chrome133Record(b)}, {"attacker64KiB", attackerRecord()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.raw)))
+			for b.Loop() {
+				if _, err := ParseClientHello(bc.raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkJA3(b *testing.B) {
+	h, _ := ParseClientHello(chrome133Record(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = h.JA3()
+		_ = h.JA3Hash()
+	}
+}
+
+func BenchmarkJA4(b *testing.B) {
+	h, _ := ParseClientHello(chrome133Record(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = h.JA4()
+	}
+}
+
+// BenchmarkParseJA3JA4 is the per-connection cost the capture issue sets a
+// target for: parse, JA3 (string and hash) and JA4 together.
+func BenchmarkParseJA3JA4(b *testing.B) {
+	raw := chrome133Record(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		h, err := ParseClientHello(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = h.JA3()
+		_ = h.JA3Hash()
+		_ = h.JA4()
+	}
+}
+
+func BenchmarkFingerprints(b *testing.B) {
+	h, _ := ParseClientHello(chrome133Record(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = h.Fingerprints()
+	}
+}

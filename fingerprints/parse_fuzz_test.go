@@ -1,0 +1,63 @@
+package fingerprints
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// addClientHelloSeeds adds every captured hello under testdata/clienthello
+// (hex text of the record-framed bytes) to the fuzzer's seed corpus; the
+// hand-made seeds live in testdata/fuzz/<FuzzName>/ as usual.
+func addClientHelloSeeds(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
+	for _, name := range files {
+		raw, err := readHexFile(name)
+		if err != nil {
+			f.Fatalf("%s: %v", name, err)
+		}
+		f.Add(raw)
+	}
+	f.Add(specHello().records(0))
+	f.Add(specHello().records(7))
+	f.Add(specHello().handshake())
+}
+
+func readHexFile(name string) ([]byte, error) {
+	text, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(string(bytes.TrimSpace(text)))
+}
+
+func FuzzParseClientHello(f *testing.F) {
+	addClientHelloSeeds(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		h, fp, err := Fingerprint(raw)
+		if err != nil {
+			if h != nil {
+				t.Fatal("ClientHello returned with an error")
+			}
+			for _, sentinel := range []error{ErrNotTLS, ErrTruncated, ErrTooLarge, ErrMalformed} {
+				if errors.Is(err, sentinel) {
+					return
+				}
+			}
+			t.Fatalf("error %v wraps no sentinel", err)
+		}
+		if len(h.Raw) > len(raw) {
+			t.Fatalf("Raw %d bytes from %d input bytes", len(h.Raw), len(raw))
+		}
+		if len(fp.JA4) < len("t13d000000_000000000000_000000000000")-1 || len(fp.JA3Hash) != 32 || len(fp.JA3NHash) != 32 {
+			t.Fatalf("implausible fingerprints %+v", fp)
+		}
+		// The sorted fingerprints must not depend on the extension order.
+		if fp.JA4 != h.JA4() || fp.JA3N != h.JA3N() {
+			t.Fatal("fingerprints not deterministic")
+		}
+	})
+}
