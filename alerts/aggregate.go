@@ -1,0 +1,178 @@
+package alerts
+
+import (
+	"cmp"
+	"slices"
+)
+
+// maxLabel caps the length of a product name or JA4 kept as a counter name
+// (a JA4 is 36 characters), bounding what one observation can cost.
+const maxLabel = 64
+
+// cellKey is one network's minute inside an aggregate.
+type cellKey struct {
+	minute  int64
+	asn     uint32
+	country string
+}
+
+// Kinds of per-cell string counters.
+const (
+	subProduct uint8 = iota
+	subInterceptedJA4
+	subUnknownJA4
+)
+
+// subKey is a product or JA4 counter of one cell; cell indexes
+// aggregate.rows, so the key stays small and cheap to hash.
+type subKey struct {
+	cell int32
+	kind uint8
+	name string
+}
+
+// clientKey is one distinct client hash in one cell.
+type clientKey struct {
+	cell int32
+	hash uint64
+}
+
+type row struct {
+	key    cellKey
+	counts Counts
+}
+
+// aggregate is the pre-aggregation of one shard between two flushes. All
+// maps are flat (no per-cell maps) and are cleared, not reallocated, after
+// each flush, so a steady stream of observations over the same networks
+// allocates nothing.
+type aggregate struct {
+	cells   map[cellKey]int32
+	rows    []row
+	subs    map[subKey]uint64
+	clients map[clientKey]struct{}
+	// orgs holds the first AS organisation name seen per ASN.
+	orgs map[uint32]string
+}
+
+func newAggregate() *aggregate {
+	return &aggregate{
+		cells:   make(map[cellKey]int32),
+		subs:    make(map[subKey]uint64),
+		clients: make(map[clientKey]struct{}),
+		orgs:    make(map[uint32]string),
+	}
+}
+
+// add counts one observation; country is already normalised.
+func (a *aggregate) add(minute int64, country string, o *Observation, client uint64, hasClient bool) {
+	k := cellKey{minute: minute, asn: o.ASN, country: country}
+	ci, ok := a.cells[k]
+	if !ok {
+		ci = int32(len(a.rows))
+		a.rows = append(a.rows, row{key: k})
+		a.cells[k] = ci
+		if o.ASOrg != "" {
+			if _, seen := a.orgs[o.ASN]; !seen {
+				a.orgs[o.ASN] = o.ASOrg
+			}
+		}
+	}
+	a.rows[ci].counts.add(o.Browser, o.Verdict)
+	if o.Browser {
+		switch o.Verdict {
+		case VerdictIntercepted:
+			if o.Product != "" {
+				a.subs[subKey{cell: ci, kind: subProduct, name: clip(o.Product)}]++
+			}
+			if o.JA4 != "" {
+				a.subs[subKey{cell: ci, kind: subInterceptedJA4, name: clip(o.JA4)}]++
+			}
+		case VerdictUnknown:
+			if o.JA4 != "" {
+				a.subs[subKey{cell: ci, kind: subUnknownJA4, name: clip(o.JA4)}]++
+			}
+		}
+	}
+	if hasClient {
+		a.clients[clientKey{cell: ci, hash: client}] = struct{}{}
+	}
+}
+
+func clip(s string) string {
+	if len(s) > maxLabel {
+		return s[:maxLabel]
+	}
+	return s
+}
+
+// observations returns how many observations the aggregate holds.
+func (a *aggregate) observations() uint64 {
+	var n uint64
+	for i := range a.rows {
+		n += a.rows[i].counts.Connections
+	}
+	return n
+}
+
+// appendBuckets appends one Bucket per cell to dst.
+func (a *aggregate) appendBuckets(dst []Bucket) []Bucket {
+	base := len(dst)
+	for _, r := range a.rows {
+		dst = append(dst, Bucket{
+			Network: Network{Country: r.key.country, ASN: r.key.asn},
+			Minute:  r.key.minute,
+			Counts:  r.counts,
+		})
+	}
+	for k, v := range a.subs {
+		b := &dst[base+int(k.cell)]
+		switch k.kind {
+		case subProduct:
+			b.Products = inc(b.Products, k.name, v)
+		case subInterceptedJA4:
+			b.InterceptedJA4 = inc(b.InterceptedJA4, k.name, v)
+		case subUnknownJA4:
+			b.UnknownJA4 = inc(b.UnknownJA4, k.name, v)
+		}
+	}
+	for k := range a.clients {
+		b := &dst[base+int(k.cell)]
+		b.Clients = append(b.Clients, k.hash)
+	}
+	for i := base; i < len(dst); i++ {
+		slices.Sort(dst[i].Clients)
+	}
+	return dst
+}
+
+func inc(m map[string]uint64, k string, v uint64) map[string]uint64 {
+	if m == nil {
+		m = make(map[string]uint64)
+	}
+	m[k] += v
+	return m
+}
+
+// reset empties the aggregate, keeping the maps' and slice's capacity.
+func (a *aggregate) reset() {
+	clear(a.cells)
+	clear(a.subs)
+	clear(a.clients)
+	clear(a.orgs)
+	a.rows = a.rows[:0]
+}
+
+// sortBuckets orders buckets by network, then minute, so batches are
+// deterministic.
+func sortBuckets(bs []Bucket) {
+	slices.SortFunc(bs, func(a, b Bucket) int {
+		if c := cmp.Compare(a.Network.Country, b.Network.Country); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Network.ASN, b.Network.ASN); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Minute, b.Minute)
+	})
+}

@@ -1,0 +1,234 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// MemoryStore is the embedded [Store]: everything in this process's memory,
+// the default for a single node. It prunes minute buckets older than the
+// batches' Retention as batches arrive. The zero value is not usable; call
+// [NewMemoryStore].
+type MemoryStore struct {
+	mu     sync.RWMutex
+	nets   map[Network]map[int64]*memBucket
+	fps    map[string]*memFingerprint
+	orgs   map[uint32]string
+	acks   map[string]uint64 // node → last applied Seq
+	oldest int64             // minutes before this were pruned
+}
+
+type memBucket struct {
+	counts      Counts
+	products    map[string]uint64
+	intercepted map[string]uint64
+	unknown     map[string]uint64
+	clients     hll
+}
+
+type memFingerprint struct {
+	first, last int64
+	nets        map[Network]int64 // first-seen minute per network
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{
+		nets: make(map[Network]map[int64]*memBucket),
+		fps:  make(map[string]*memFingerprint),
+		orgs: make(map[uint32]string),
+		acks: make(map[string]uint64),
+	}
+}
+
+// Apply adds b under one lock, so it is all or nothing; a batch whose Seq
+// is not above the node's last applied one is ignored (a retry).
+func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
+	if b == nil {
+		return errors.New("alerts: memory store: nil batch")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.Seq <= s.acks[b.Node] {
+		return nil
+	}
+	s.acks[b.Node] = b.Seq
+	for i := range b.Buckets {
+		bk := &b.Buckets[i]
+		byMin := s.nets[bk.Network]
+		if byMin == nil {
+			byMin = make(map[int64]*memBucket)
+			s.nets[bk.Network] = byMin
+		}
+		m := byMin[bk.Minute]
+		if m == nil {
+			m = &memBucket{}
+			byMin[bk.Minute] = m
+		}
+		m.counts.Add(bk.Counts)
+		m.products = addMap(m.products, bk.Products)
+		m.intercepted = addMap(m.intercepted, bk.InterceptedJA4)
+		m.unknown = addMap(m.unknown, bk.UnknownJA4)
+		for _, c := range bk.Clients {
+			m.clients.add(c)
+		}
+		for _, ja4s := range []map[string]uint64{bk.InterceptedJA4, bk.UnknownJA4} {
+			for ja4 := range ja4s {
+				s.sawFingerprint(ja4, bk.Network, bk.Minute)
+			}
+		}
+	}
+	for asn, name := range b.ASOrgs {
+		s.orgs[asn] = name
+	}
+	if b.Retention > 0 {
+		s.prune(minuteOf(b.Time.Add(-b.Retention)))
+	}
+	return nil
+}
+
+func (s *MemoryStore) sawFingerprint(ja4 string, n Network, minute int64) {
+	f := s.fps[ja4]
+	if f == nil {
+		f = &memFingerprint{first: minute, last: minute, nets: make(map[Network]int64)}
+		s.fps[ja4] = f
+	}
+	f.first = min(f.first, minute)
+	f.last = max(f.last, minute)
+	if m, ok := f.nets[n]; !ok || minute < m {
+		f.nets[n] = minute
+	}
+}
+
+// prune drops buckets of minutes before cutoff and fingerprints not seen
+// since, as Redis's TTLs would.
+func (s *MemoryStore) prune(cutoff int64) {
+	if cutoff <= s.oldest {
+		return
+	}
+	s.oldest = cutoff
+	for n, byMin := range s.nets {
+		for m := range byMin {
+			if m < cutoff {
+				delete(byMin, m)
+			}
+		}
+		if len(byMin) == 0 {
+			delete(s.nets, n)
+		}
+	}
+	for ja4, f := range s.fps {
+		if f.last < cutoff {
+			delete(s.fps, ja4)
+		}
+	}
+}
+
+// window sums each network's buckets over minutes [first, end) for the
+// networks keep accepts.
+func (s *MemoryStore) window(first, end int64, keep func(Network) bool) []networkWindow {
+	var out []networkWindow
+	for n, byMin := range s.nets {
+		if keep != nil && !keep(n) {
+			continue
+		}
+		w := networkWindow{network: n}
+		var u hll
+		found := false
+		for m, b := range byMin {
+			if m < first || m >= end {
+				continue
+			}
+			found = true
+			w.counts.Add(b.counts)
+			w.products = addMap(w.products, b.products)
+			w.intercepted = addMap(w.intercepted, b.intercepted)
+			w.unknown = addMap(w.unknown, b.unknown)
+			u.merge(&b.clients)
+		}
+		if found {
+			w.clients = u.count()
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Top implements [Store.Top].
+func (s *MemoryStore) Top(ctx context.Context, q TopQuery) ([]NetworkStats, error) {
+	if err := q.normalize(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	first, end := minuteRange(q.From, q.To)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return rankTop(q, s.window(first, end, nil), s.orgs), nil
+}
+
+// Series implements [Store.Series].
+func (s *MemoryStore) Series(ctx context.Context, q SeriesQuery) ([]Point, error) {
+	if err := q.normalize(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	first, end := minuteRange(q.From, q.To)
+	step := int64(q.Step / time.Minute)
+	pts := seriesPoints(first, end, step)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for n, byMin := range s.nets {
+		if !q.matches(n) {
+			continue
+		}
+		us := make([]hll, len(pts))
+		for m, b := range byMin {
+			if m < first || m >= end {
+				continue
+			}
+			i := (m - first) / step
+			pts[i].Counts.Add(b.counts)
+			us[i].merge(&b.clients)
+		}
+		for i := range us {
+			pts[i].Clients += us[i].count()
+		}
+	}
+	return pts, nil
+}
+
+// NewFingerprints implements [Store.NewFingerprints].
+func (s *MemoryStore) NewFingerprints(ctx context.Context, q FingerprintQuery) ([]FingerprintSighting, error) {
+	if err := q.normalize(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	since := minuteOf(q.Since)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []FingerprintSighting
+	for ja4, f := range s.fps {
+		if f.first < since {
+			continue
+		}
+		fs := FingerprintSighting{JA4: ja4, FirstSeen: minuteTime(f.first), LastSeen: minuteTime(f.last)}
+		for n, m := range f.nets {
+			fs.Networks = append(fs.Networks, FingerprintNetwork{Network: n, ASOrg: s.orgs[n.ASN], FirstSeen: minuteTime(m)})
+		}
+		out = append(out, fs)
+	}
+	return sortSightings(out, q.Limit), nil
+}

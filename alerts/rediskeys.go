@@ -1,0 +1,61 @@
+package alerts
+
+import "strconv"
+
+// redisKeys builds every key the Redis store uses (see doc.go, "Redis data
+// model"). Keys of one network share the hash tag {CC:ASN}, so all of them
+// sit in one Cluster slot and one Lua script may touch them together; the
+// fingerprint index shares {fp}; per-minute active sets have no tag and
+// spread over the cluster.
+type redisKeys struct{ prefix string }
+
+func (k redisKeys) tag(n Network) string {
+	return k.prefix + ":{" + n.String() + "}:"
+}
+
+// bucket is the HASH of one network's counters for one minute.
+func (k redisKeys) bucket(n Network, minute int64) string {
+	return k.tag(n) + "m:" + strconv.FormatInt(minute, 10)
+}
+
+// clients is the HyperLogLog of one network's client hashes for one minute.
+func (k redisKeys) clients(n Network, minute int64) string {
+	return k.tag(n) + "c:" + strconv.FormatInt(minute, 10)
+}
+
+// ack is the STRING holding the last batch Seq of node applied to n.
+func (k redisKeys) ack(n Network, node string) string {
+	return k.tag(n) + "ack:" + node
+}
+
+// tmp is scratch space for a query merging many HyperLogLogs of n.
+func (k redisKeys) tmp(n Network) string { return k.tag(n) + "tmp" }
+
+// active is the SET of networks ("CC:ASN") with data in a minute.
+func (k redisKeys) active(minute int64) string {
+	return k.prefix + ":active:" + strconv.FormatInt(minute, 10)
+}
+
+// fpFirst and fpLast are ZSETs of JA4 → first / last minute seen.
+func (k redisKeys) fpFirst() string { return k.prefix + ":{fp}:first" }
+func (k redisKeys) fpLast() string  { return k.prefix + ":{fp}:last" }
+
+// fpNets is the ZSET of networks → first minute a JA4 was seen there.
+func (k redisKeys) fpNets(ja4 string) string { return k.prefix + ":{fp}:n:" + ja4 }
+
+// asOrgs is the HASH of ASN → organisation name.
+func (k redisKeys) asOrgs() string { return k.prefix + ":asorg" }
+
+// Fields of a bucket HASH.
+const (
+	fieldConnections = "n"
+	fieldBrowser     = "b"
+	fieldClean       = "c"
+	fieldIntercepted = "i"
+	fieldSpoofed     = "s"
+	fieldUnknown     = "u"
+	// Prefixes of per-name counters.
+	fieldProduct        = "p:"
+	fieldInterceptedJA4 = "ji:"
+	fieldUnknownJA4     = "ju:"
+)
