@@ -479,64 +479,75 @@ func isGecko(ua string) bool {
 }
 
 // library recognises HTTP libraries and command-line tools by their
-// product token (case-insensitively, as a whole token: "xcurl/1" is not
-// curl, "nodejs" is not node). When several appear, the first in the string
-// names the client ("Apache-HttpClient/4.5.14 (Java/17.0.9)" is Apache
-// HttpClient 4). Major is the version after the token's "/", if any.
+// product token, case-insensitively and as a whole token ("xcurl/1" is not
+// curl, "nodejs" is not node), in one pass over the string. The first
+// recognised token names the client ("Apache-HttpClient/4.5.14
+// (Java/17.0.9)" is Apache HttpClient 4). Major is the version after the
+// token's "/", if any.
 func library(ua string, low []byte) (product string, major int, ok bool) {
-	best := -1
-	var bestTok string
-	for _, l := range [...]struct {
-		token   string // lowercase
-		product string
-	}{
-		{"curl", productCurl},
-		{"wget", productWget},
-		{"wget2", productWget},
+	for i := 0; i < len(low); i++ {
+		if i > 0 && low[i-1] != ' ' && low[i-1] != '(' && low[i-1] != ';' {
+			continue
+		}
+		j := i
+		for j < len(low) && low[j] != '/' && low[j] != ' ' && low[j] != ';' && low[j] != ')' {
+			j++
+		}
+		product = libraryProduct(low[i:j])
+		if product == "" {
+			i = j
+			continue
+		}
+		if product != productGo && j < len(ua) && ua[j] == '/' {
+			major = parseMajor(ua[j+1:])
+		}
+		return product, major, true
+	}
+	return "", 0, false
+}
+
+// libraryProduct maps a lowercase product token to its library.
+func libraryProduct(tok []byte) string {
+	switch string(tok) { // no allocation: the compiler compares in place
+	case "curl":
+		return productCurl
+	case "wget", "wget2":
+		return productWget
+	case "go-http-client":
 		// Go's net/http: "Go-http-client/1.1" (net/http/request.go,
 		// defaultUserAgent) or "/2.0" over HTTP/2 (h2_bundle.go,
 		// http2defaultUserAgent); the number is the HTTP version.
-		{"go-http-client", productGo},
-		{"python-requests", productPython},
-		{"python-urllib", productPython},
-		{"python-urllib3", productPython},
-		{"python-httpx", productPython},
-		{"python", productPython}, // aiohttp: "Python/3.12 aiohttp/3.9.5"
-		{"aiohttp", productPython},
-		{"httpie", productPython},
-		{"okhttp", productOkHTTP},
-		{"dalvik", productDalvik}, // Android's HttpURLConnection
-		{"java", productJava},
-		{"java-http-client", productJava},
-		{"apache-httpclient", productJava},
-		{"node-fetch", productNode},
-		{"undici", productNode},
-		{"axios", productNode},
-		{"node", productNode}, // Node's own fetch (undici) sends just "node"
-		{"dart", productDart},
-		{"libwww-perl", productPerl},
-		{"windowspowershell", productPowerShell},
-		{"powershell", productPowerShell},
-		{"cfnetwork", productCFNetwork},
-	} {
-		i := indexToken(low, l.token)
-		if i >= 0 && (best < 0 || i < best) {
-			best, bestTok, product = i, l.token, l.product
-		}
+		return productGo
+	case "python-requests", "python-urllib", "python-urllib3", "python-httpx",
+		"python", // aiohttp: "Python/3.12 aiohttp/3.9.5"
+		"aiohttp", "httpie":
+		return productPython
+	case "okhttp":
+		return productOkHTTP
+	case "dalvik": // Android's HttpURLConnection
+		return productDalvik
+	case "java", "java-http-client", "apache-httpclient":
+		return productJava
+	case "node-fetch", "undici", "axios",
+		"node": // Node's own fetch (undici) sends just "node"
+		return productNode
+	case "dart":
+		return productDart
+	case "libwww-perl":
+		return productPerl
+	case "windowspowershell", "powershell":
+		return productPowerShell
+	case "cfnetwork":
+		return productCFNetwork
 	}
-	if best < 0 {
-		return "", 0, false
-	}
-	if rest := ua[best+len(bestTok):]; product != productGo && strings.HasPrefix(rest, "/") {
-		major = parseMajor(rest[1:])
-	}
-	return product, major, true
+	return ""
 }
 
 // crawler recognises self-declared crawlers, bots and headless browsers.
 // name is the crawler's product for a crawler proper, "" for a headless
 // browser (whose engine, and so family, is real).
 func crawler(ua string, low []byte) (name string, major int, bot bool) {
+	hasBot := bytes.Contains(low, []byte("bot"))
 	for _, b := range [...]struct {
 		token   string // lowercase
 		product string
@@ -549,6 +560,9 @@ func crawler(ua string, low []byte) (name string, major int, bot bool) {
 		{"bingbot", productBingbot},
 		{"applebot", productApplebot},
 	} {
+		if !hasBot {
+			break // every name below contains "bot"
+		}
 		if i := bytes.Index(low, []byte(b.token)); i >= 0 {
 			rest := ua[i+len(b.token):]
 			if strings.HasPrefix(rest, "/") {
@@ -561,7 +575,7 @@ func crawler(ua string, low []byte) (name string, major int, bot bool) {
 		return "", 0, true
 	}
 	if bytes.Contains(low, []byte("crawler")) || bytes.Contains(low, []byte("spider")) ||
-		bytes.Contains(low, []byte("facebookexternalhit")) || hasBotWord(low) ||
+		bytes.Contains(low, []byte("facebookexternalhit")) || (hasBot && hasBotWord(low)) ||
 		(bytes.Contains(low, []byte("compatible;")) && bytes.Contains(low, []byte("+http"))) {
 		return productBot, 0, true
 	}
@@ -655,26 +669,6 @@ func hasWord(s, w string) bool {
 			return true
 		}
 		off = end
-	}
-}
-
-// indexToken finds tok in low as a whole token: starting the string or
-// after a space, "(" or ";", and ending it or followed by "/", a space,
-// ";" or ")".
-func indexToken(low []byte, tok string) int {
-	for off := 0; ; {
-		i := bytes.Index(low[off:], []byte(tok))
-		if i < 0 {
-			return -1
-		}
-		i += off
-		end := i + len(tok)
-		startOK := i == 0 || low[i-1] == ' ' || low[i-1] == '(' || low[i-1] == ';'
-		endOK := end == len(low) || low[end] == '/' || low[end] == ' ' || low[end] == ';' || low[end] == ')'
-		if startOK && endOK {
-			return i
-		}
-		off = i + 1
 	}
 }
 
