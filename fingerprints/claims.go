@@ -241,8 +241,7 @@ func applyBrands(c *Claim, h brandInfo) {
 	switch {
 	case h.product != "":
 		c.Product = h.product
-	case uaChromium && c.Product != productChrome && c.Product != "" && c.Product != productBot &&
-		c.Product != productGooglebot && c.Product != productBingbot && c.Product != productApplebot:
+	case uaChromium && c.Product != productChrome:
 		// Only "Chromium" and GREASE brands, and a User-Agent that names a
 		// specific derivative (Vivaldi, Electron, a WebView without its
 		// brand): keep the User-Agent's more specific name.

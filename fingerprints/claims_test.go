@@ -306,3 +306,46 @@ func TestParsePlatformAndMobileHints(t *testing.T) {
 		}
 	}
 }
+
+// TestParseClaimAgreesWithClientHelloCorpus checks ParseClaim against the
+// "family" the capture corpus (testdata/clienthello/*.json, written by
+// internal/tools/capturehellos) records for each hello's User-Agent, with
+// the request's own client hints where one was captured.
+func TestParseClaimAgreesWithClientHelloCorpus(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no testdata/clienthello/*.json: the corpus moved; update this test")
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta struct {
+			Name      string `json:"name"`
+			Family    string `json:"family"`
+			UserAgent string `json:"user_agent"`
+			Request   *struct {
+				Headers map[string][]string `json:"headers"`
+			} `json:"request"`
+		}
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		first := func(h string) string {
+			if meta.Request == nil || len(meta.Request.Headers[h]) == 0 {
+				return ""
+			}
+			return meta.Request.Headers[h][0]
+		}
+		t.Run(meta.Name, func(t *testing.T) {
+			c := ParseClaim(meta.UserAgent, first("Sec-Ch-Ua"), first("Sec-Ch-Ua-Mobile"), first("Sec-Ch-Ua-Platform"))
+			if c.Family.String() != meta.Family {
+				t.Errorf("UA %q: family %v, corpus says %s (claim %+v)", meta.UserAgent, c.Family, meta.Family, c)
+			}
+		})
+	}
+}
