@@ -38,7 +38,7 @@ func TestHLLCount(t *testing.T) {
 func TestHLLMergeIsUnion(t *testing.T) {
 	h, _ := newClientHasher([]byte("k"))
 	tests := []struct {
-		name         string
+		name          string
 		a, b, overlap int
 	}{
 		{name: "sparse_into_sparse", a: 300, b: 300, overlap: 100},
