@@ -2,43 +2,58 @@ package alerts
 
 import "github.com/redis/go-redis/v9"
 
-// applyScript adds one network's share of a batch, exactly once.
+// applyScript adds networks' shares of a batch, each exactly once.
 //
-// KEYS[1] is the network's ack key for the batch's node; then for each
-// minute its bucket HASH and clients HLL (all with the network's hash tag,
-// so one slot). ARGV[1] is the batch Seq, ARGV[2] the ack TTL in seconds;
-// then per minute: EXPIREAT time, field count, field/increment pairs,
-// client count, client hashes.
+// KEYS, per network: its ack key for the batch's node, then for each
+// minute its bucket HASH and clients HLL. ARGV[1] is the batch Seq, ARGV[2]
+// the ack TTL in seconds; then per network: the minute count, and per
+// minute: EXPIREAT time, field count, field/increment pairs, client count,
+// client hashes.
 //
-// A script runs atomically in Redis, so a network's share is applied
-// entirely or not at all, and the ack check makes a retry of an applied
-// share a no-op. Returns 1 if applied, 0 if it was already.
+// A script runs without interleaving, and each network's writes are
+// followed by its ack, so a retry skips the networks already applied. On
+// a Cluster the store sends one call per network (its keys share a hash
+// tag, hence a slot); on a single node one call carries every network.
+// Returns the number of networks applied.
 var applyScript = redis.NewScript(`
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) <= last then return 0 end
-local a = 3
-for k = 2, #KEYS, 2 do
-  local at = ARGV[a]
-  local nf = tonumber(ARGV[a + 1])
-  a = a + 2
-  for i = 1, nf do
-    redis.call('HINCRBY', KEYS[k], ARGV[a], ARGV[a + 1])
+local seq = tonumber(ARGV[1])
+local applied = 0
+local a, k = 3, 1
+while k <= #KEYS do
+  local ack = KEYS[k]
+  local skip = seq <= tonumber(redis.call('GET', ack) or '0')
+  local nm = tonumber(ARGV[a])
+  a, k = a + 1, k + 1
+  for m = 1, nm do
+    local at = ARGV[a]
+    local nf = tonumber(ARGV[a + 1])
     a = a + 2
+    if not skip then
+      for i = 0, nf - 1 do
+        redis.call('HINCRBY', KEYS[k], ARGV[a + 2 * i], ARGV[a + 2 * i + 1])
+      end
+      redis.call('EXPIREAT', KEYS[k], at)
+    end
+    a = a + 2 * nf
+    local nc = tonumber(ARGV[a])
+    a = a + 1
+    if not skip and nc > 0 then
+      local i = 0
+      while i < nc do
+        local j = math.min(i + 500, nc)
+        redis.call('PFADD', KEYS[k + 1], unpack(ARGV, a + i, a + j - 1))
+        i = j
+      end
+      redis.call('EXPIREAT', KEYS[k + 1], at)
+    end
+    a, k = a + nc, k + 2
   end
-  redis.call('EXPIREAT', KEYS[k], at)
-  local nc = tonumber(ARGV[a])
-  a = a + 1
-  local i = 0
-  while i < nc do
-    local j = math.min(i + 500, nc)
-    redis.call('PFADD', KEYS[k + 1], unpack(ARGV, a + i, a + j - 1))
-    i = j
+  if not skip then
+    redis.call('SET', ack, ARGV[1], 'EX', ARGV[2])
+    applied = applied + 1
   end
-  if nc > 0 then redis.call('EXPIREAT', KEYS[k + 1], at) end
-  a = a + nc
 end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return 1
+return applied
 `)
 
 // fingerprintScript updates the fingerprint index (all keys tagged {fp}).

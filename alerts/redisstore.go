@@ -36,6 +36,10 @@ const (
 	DefaultMaxWindow   = 31 * 24 * time.Hour
 )
 
+// maxScriptArgs starts a new applyScript call once one has this many
+// arguments, keeping each command's size reasonable for Redis.
+const maxScriptArgs = 100_000
+
 // maxFingerprintNetworks caps the networks listed per fingerprint.
 const maxFingerprintNetworks = 1000
 
@@ -44,7 +48,12 @@ const maxFingerprintNetworks = 1000
 // (redis.NewClusterClient), all behind redis.UniversalClient. Each Apply is
 // one pipeline; see doc.go for the data model and exactness.
 type RedisStore struct {
-	c         redis.UniversalClient
+	c redis.UniversalClient
+	// perNetwork sends one applyScript per network (Cluster, Ring or an
+	// unknown client: keys of different networks may live on different
+	// nodes); a plain *redis.Client (standalone or Sentinel) gets one call
+	// for the whole batch.
+	perNetwork bool
 	k         redisKeys
 	ackTTL    time.Duration
 	maxWindow time.Duration
@@ -75,7 +84,11 @@ func NewRedisStore(client redis.UniversalClient, cfg RedisConfig) (*RedisStore, 
 	if cfg.MaxWindow == 0 {
 		cfg.MaxWindow = DefaultMaxWindow
 	}
-	return &RedisStore{c: client, k: redisKeys{prefix: cfg.Prefix}, ackTTL: cfg.AckTTL, maxWindow: cfg.MaxWindow}, nil
+	_, single := client.(*redis.Client)
+	return &RedisStore{
+		c: client, perNetwork: !single, k: redisKeys{prefix: cfg.Prefix},
+		ackTTL: cfg.AckTTL, maxWindow: cfg.MaxWindow,
+	}, nil
 }
 
 // call is one command of a pipeline: a script, or a plain command.
@@ -125,9 +138,10 @@ func (s *RedisStore) exec(ctx context.Context, calls []call) ([]*redis.Cmd, erro
 	return cmds, nil
 }
 
-// Apply writes b in one pipeline: per network one applyScript (exactly
-// once, see doc.go), per minute the active-networks set, one
-// fingerprintScript, and new AS organisation names. On error the batch may
+// Apply writes b in one pipeline: applyScript for the counts (one call on
+// a single node, one per network on a Cluster; exactly once, see doc.go),
+// per minute the active-networks set, one fingerprintScript, and new AS
+// organisation names. On error the batch may
 // be partially applied; calling Apply again with it completes it without
 // counting any network twice.
 func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
@@ -175,22 +189,25 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 		}
 	}
 
-	calls := make([]call, 0, len(order)+2*len(active)+2)
+	calls := make([]call, 0, 8)
 	ackTTL := strconv.FormatInt(int64(s.ackTTL/time.Second), 10)
+	var cur *call
 	for _, n := range order {
+		if cur == nil || s.perNetwork || len(cur.args) > maxScriptArgs {
+			calls = append(calls, call{script: applyScript, args: []any{strconv.FormatUint(b.Seq, 10), ackTTL}})
+			cur = &calls[len(calls)-1]
+		}
 		bks := byNet[n]
-		keys := make([]string, 0, 1+2*len(bks))
-		keys = append(keys, s.k.ack(n, b.Node))
-		args := []any{strconv.FormatUint(b.Seq, 10), ackTTL}
+		cur.keys = append(cur.keys, s.k.ack(n, b.Node))
+		cur.args = append(cur.args, len(bks))
 		for _, bk := range bks {
-			keys = append(keys, s.k.bucket(n, bk.Minute), s.k.clients(n, bk.Minute))
-			args = appendBucketArgs(args, bk, expireAt(bk.Minute))
+			cur.keys = append(cur.keys, s.k.bucket(n, bk.Minute), s.k.clients(n, bk.Minute))
+			cur.args = appendBucketArgs(cur.args, bk, expireAt(bk.Minute))
 			if _, ok := active[bk.Minute]; !ok {
 				active[bk.Minute] = []any{"SADD", s.k.active(bk.Minute)}
 			}
 			active[bk.Minute] = append(active[bk.Minute], n.String())
 		}
-		calls = append(calls, call{script: applyScript, keys: keys, args: args})
 	}
 	for _, m := range slices.Sorted(maps.Keys(active)) {
 		calls = append(calls,
