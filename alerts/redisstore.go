@@ -54,9 +54,9 @@ type RedisStore struct {
 	// nodes); a plain *redis.Client (standalone or Sentinel) gets one call
 	// for the whole batch.
 	perNetwork bool
-	k         redisKeys
-	ackTTL    time.Duration
-	maxWindow time.Duration
+	k          redisKeys
+	ackTTL     time.Duration
+	maxWindow  time.Duration
 }
 
 var _ Store = (*RedisStore)(nil)
