@@ -292,64 +292,6 @@ func TestRecorderOverflowIsCountedAndLogged(t *testing.T) {
 	}
 }
 
-// gathered returns the value of a label-less metric from reg.
-func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		m := mf.GetMetric()[0]
-		switch {
-		case m.GetCounter() != nil:
-			return m.GetCounter().GetValue()
-		case m.GetGauge() != nil:
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("metric %s not registered", name)
-	return 0
-}
-
-func TestRecorderMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	clk := newTestClock(t0)
-	r, err := NewRecorder(NewMemoryStore(), RecorderConfig{Clock: clk.now, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 7 {
-		r.Record(Observation{Country: "KZ", Browser: true})
-	}
-	if err := r.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		want float64
-	}{
-		{"mitmwatch_alerts_recorded_total", 7},
-		{"mitmwatch_alerts_flushes_total", 1},
-		{"mitmwatch_alerts_flush_errors_total", 0},
-		{"mitmwatch_alerts_dropped_total", 0},
-		{"mitmwatch_alerts_pending_batches", 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := gathered(t, reg, tc.name); got != tc.want {
-				t.Fatalf("%s = %v, want %v", tc.name, got, tc.want)
-			}
-		})
-	}
-	if _, err := NewRecorder(NewMemoryStore(), RecorderConfig{Registerer: reg}); err == nil {
-		t.Fatal("a second recorder on the same registry: no error")
-	}
-}
-
 func TestRecorderCloseFlushes(t *testing.T) {
 	s := NewMemoryStore()
 	clk := newTestClock(t0)
@@ -497,5 +439,33 @@ func TestRecordIgnoresInvalidClient(t *testing.T) {
 	rows, _ := s.Top(context.Background(), TopQuery{From: t0, To: t0.Add(time.Minute)})
 	if len(rows) != 1 || rows[0].Clients != 1 || rows[0].Browser != 2 {
 		t.Fatalf("rows = %+v, want 2 browser connections and 1 client", rows)
+	}
+}
+
+func TestRecorderSendsASNamesOncePerHour(t *testing.T) {
+	ctx := context.Background()
+	s := &flakyStore{MemoryStore: NewMemoryStore()}
+	clk := newTestClock(t0)
+	r, _ := NewRecorder(s, RecorderConfig{Clock: clk.now})
+	steps := []struct {
+		advance time.Duration
+		org     string
+		sent    bool
+	}{
+		{advance: 0, org: "JSC Kazakhtelecom", sent: true},
+		{advance: time.Minute, org: "JSC Kazakhtelecom", sent: false},
+		{advance: time.Minute, org: "Kazakhtelecom (renamed)", sent: true},
+		{advance: 2 * time.Hour, org: "Kazakhtelecom (renamed)", sent: true},
+	}
+	for i, st := range steps {
+		clk.add(st.advance)
+		r.Record(Observation{Country: "KZ", ASN: 9198, ASOrg: st.org, Browser: true})
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b := s.offered[len(s.offered)-1]
+		if name, ok := b.ASOrgs[9198]; ok != st.sent || (ok && name != st.org) {
+			t.Fatalf("step %d: batch AS names %v, want sent=%v (%s)", i, b.ASOrgs, st.sent, st.org)
+		}
 	}
 }

@@ -98,12 +98,12 @@ func ParseNetwork(s string) (Network, error) {
 	if len(s) < 4 || s[2] != ':' {
 		return Network{}, fmt.Errorf("alerts: bad network %q", s)
 	}
-	var asn uint32
+	var asn uint64
 	for _, c := range s[3:] {
-		if c < '0' || c > '9' || asn > (1<<32-1)/10 {
+		asn = asn*10 + uint64(c-'0')
+		if c < '0' || c > '9' || asn > 1<<32-1 {
 			return Network{}, fmt.Errorf("alerts: bad network %q", s)
 		}
-		asn = asn*10 + uint32(c-'0')
 	}
-	return Network{Country: s[:2], ASN: asn}, nil
+	return Network{Country: s[:2], ASN: uint32(asn)}, nil
 }
