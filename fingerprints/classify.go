@@ -90,9 +90,11 @@ const (
 )
 
 // Classify decides about one connection. h is the connection's ClientHello
-// (nil when none was captured) and f its fingerprints (nil: computed here,
-// which allocates; callers on the request path compute them once per
-// connection). With a cached User-Agent it does not allocate.
+// and f its fingerprints (nil: computed here, which allocates; callers on
+// the request path compute them once per connection). When only the
+// fingerprints are known (h nil, f set: a trusted upstream passed JA4/JA3)
+// the verdict rests on exact matches alone; with neither it is unknown.
+// With a cached User-Agent it does not allocate.
 func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Verdict {
 	db := c.db.Load()
 	claim := c.claims.Get(req.UserAgent, req.SecCHUA, req.SecCHUAMobile, req.SecCHUAPlatform)
@@ -103,14 +105,7 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 	}
 
 	if h == nil {
-		v.Verdict, v.Confidence = OutcomeUnknown, 0
-		v.Reasons = v.Reasons.Add(ReasonNoHello)
-		if ev.injected != nil {
-			v.nameProduct(ev.injected)
-			v.Verdict, v.Confidence = OutcomeIntercepted, confidenceModerate
-			v.Reasons = v.Reasons.Add(ReasonInjectedHeader)
-		}
-		return v
+		return c.classifyWithoutHello(db, f, claim, ev, v)
 	}
 	if f == nil {
 		fp := h.Fingerprints()
@@ -217,6 +212,52 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 		}
 		if v.Reasons.Has(ReasonHTTP1Downgrade) && v.Confidence < confidenceStrong {
 			v.Confidence += 0.05
+		}
+	}
+	return v
+}
+
+// classifyWithoutHello decides from fingerprints alone (a trusted upstream
+// passed JA4/JA3 but not the hello) or from nothing at all. Without the
+// hello the stack invariants cannot be checked: only exact fingerprints of
+// products and known stacks speak, so the verdict is cautious.
+func (c *Classifier) classifyWithoutHello(db *Database, f *Fingerprints, claim Claim, ev headerEvidence, v Verdict) Verdict {
+	v.Verdict, v.Confidence = OutcomeUnknown, 0
+	if f == nil || f.JA4 == "" && f.JA3Hash == "" {
+		v.Reasons = v.Reasons.Add(ReasonNoHello)
+	} else if claim.Browser {
+		stack := db.MatchStack(f.JA4)
+		if stack != nil {
+			v.Stack = stack.Name
+		}
+		if ev.browser {
+			v.Reasons = v.Reasons.Add(ReasonBrowserHeaders)
+		}
+		switch product := db.MatchProduct(f); {
+		case stack != nil && stack.Family == claim.Family.String():
+			v.Verdict, v.Confidence = OutcomeClean, confidenceGood
+			v.Reasons = v.Reasons.Add(ReasonKnownGood)
+		case product != nil && (!product.Generic || ev.browser):
+			v.Verdict, v.Confidence = OutcomeIntercepted, confidenceGood
+			v.nameProduct(product)
+			v.Reasons = v.Reasons.Add(ReasonProductHello)
+		case stack != nil && stack.Family == "library" && !ev.browser:
+			v.Verdict, v.Confidence = OutcomeSpoofed, confidenceGood
+			v.Reasons = v.Reasons.Add(ReasonLibraryStack).Add(ReasonNoBrowserHeaders)
+		}
+	} else {
+		v.Verdict, v.Confidence = OutcomeClean, confidenceWeak
+		v.Reasons = v.Reasons.Add(ReasonNotABrowser)
+	}
+	if ev.injected != nil {
+		v.Reasons = v.Reasons.Add(ReasonInjectedHeader)
+		if v.Verdict != OutcomeSpoofed {
+			if v.Verdict != OutcomeIntercepted {
+				v.Verdict, v.Confidence = OutcomeIntercepted, confidenceModerate
+			}
+			if v.Product == "" {
+				v.nameProduct(ev.injected)
+			}
 		}
 	}
 	return v

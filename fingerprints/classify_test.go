@@ -436,3 +436,31 @@ products:
 		t.Errorf("after swap: verdict %v product %q confidence %.2f", v.Verdict, v.Product, v.Confidence)
 	}
 }
+
+func TestFingerprintsWithoutHelloUseExactMatchesOnly(t *testing.T) {
+	c := newTestClassifier(t)
+	chrome := Fingerprints{JA4: "t13d1516h2_8daaf6152771_02713d6af862"}
+	mitm := Fingerprints{JA4: "t13d2911h2_c36778b98fa1_1f22a2ca17c4"}
+	unknown := Fingerprints{JA4: "t13d0101h2_000000000000_000000000000"}
+	tests := []struct {
+		name    string
+		f       *Fingerprints
+		ua      string
+		headers http.Header
+		want    Outcome
+	}{
+		{"known Chrome JA4 under Chrome UA", &chrome, chromeUA(131), browserHeaders(true), OutcomeClean},
+		{"mitmproxy JA4 with browser headers", &mitm, chromeUA(156), browserHeaders(true), OutcomeIntercepted},
+		{"mitmproxy JA4 without browser headers is not named interception", &mitm, chromeUA(156), nil, OutcomeUnknown},
+		{"unknown JA4 cannot be judged without the hello", &unknown, chromeUA(156), browserHeaders(true), OutcomeUnknown},
+		{"nothing at all", nil, chromeUA(156), browserHeaders(true), OutcomeUnknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := c.Classify(nil, tt.f, &Request{UserAgent: tt.ua, Header: tt.headers})
+			if v.Verdict != tt.want {
+				t.Errorf("verdict %v, want %v; reasons %q", v.Verdict, tt.want, v.Reasons.Strings())
+			}
+		})
+	}
+}
