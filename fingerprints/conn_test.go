@@ -6,44 +6,52 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
 )
 
-// ltChunkConn is an in-memory client that delivers its bytes in the given
-// chunks, one chunk (or what fits of it) per Read, then io.EOF.
+// ltChunkConn is an in-memory client that delivers its bytes in chunks of
+// the given sizes (repeated cyclically; none: everything at once), at most
+// one chunk per Read, then io.EOF.
 type ltChunkConn struct {
-	mu     sync.Mutex
-	chunks [][]byte
+	mu    sync.Mutex
+	data  []byte
+	sizes []int
+	next  int // index of the next chunk size
+	left  int // bytes left in the current chunk
 }
 
-// ltChunked cuts b into chunks of the given sizes, repeated cyclically.
 func ltChunked(b []byte, sizes ...int) *ltChunkConn {
 	c := &ltChunkConn{}
-	for i := 0; len(b) > 0; i++ {
-		n := len(b)
-		if len(sizes) > 0 {
-			n = min(max(sizes[i%len(sizes)], 1), len(b))
-		}
-		c.chunks = append(c.chunks, b[:n])
-		b = b[n:]
-	}
+	c.reset(b, sizes)
 	return c
+}
+
+func (c *ltChunkConn) reset(b []byte, sizes []int) {
+	c.mu.Lock()
+	c.data, c.sizes, c.next, c.left = b, sizes, 0, 0
+	c.mu.Unlock()
 }
 
 func (c *ltChunkConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.chunks) == 0 {
+	if len(c.data) == 0 {
 		return 0, io.EOF
 	}
-	n := copy(p, c.chunks[0])
-	c.chunks[0] = c.chunks[0][n:]
-	if len(c.chunks[0]) == 0 {
-		c.chunks = c.chunks[1:]
+	if c.left == 0 {
+		c.left = len(c.data)
+		if len(c.sizes) > 0 {
+			c.left = max(c.sizes[c.next%len(c.sizes)], 1)
+			c.next++
+		}
 	}
+	n := copy(p, c.data[:min(c.left, len(c.data))])
+	c.data = c.data[n:]
+	c.left -= n
 	return n, nil
 }
 
@@ -507,5 +515,44 @@ func TestConnConcurrentUseIsRaceFree(t *testing.T) {
 	}
 	if h, err := c.ClientHello(); err != nil || h.ServerName != ltServerName {
 		t.Errorf("capture (%v, %v)", h, err)
+	}
+}
+
+func TestConnCapturesEveryTestdataHelloAsParsed(t *testing.T) {
+	// Every hello of the corpus, delivered in 1-byte and 3-byte reads and
+	// re-framed into records of at most 512 bytes, must capture as the
+	// parser reads it from the file.
+	names, _ := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
+	if len(names) == 0 {
+		t.Skip("no testdata/clienthello/*.hex")
+	}
+	for _, name := range names {
+		raw, err := ltReadHexFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := ParseClientHello(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		frag := ltReframe(want.Raw, 512, 512, 512, 512, 512, 512, 512, 512)
+		for _, in := range []struct {
+			label string
+			b     []byte
+			sizes []int
+		}{{"1-byte reads", raw, []int{1}}, {"3-byte reads", raw, []int{3}}, {"512-byte records", frag, nil}} {
+			c, _ := ltAccept(t, ltChunked(in.b, in.sizes...), ListenerConfig{})
+			got, err := io.ReadAll(c)
+			if err != nil || !bytes.Equal(got, in.b) {
+				t.Fatalf("%s, %s: replay differs (%v)", filepath.Base(name), in.label, err)
+			}
+			h, err := c.ClientHello()
+			if err != nil {
+				t.Fatalf("%s, %s: %v", filepath.Base(name), in.label, err)
+			}
+			if h.ServerName != want.ServerName || h.JA4() != want.JA4() || h.JA3() != want.JA3() {
+				t.Errorf("%s, %s: captured %q %s, parsed %q %s", filepath.Base(name), in.label, h.ServerName, h.JA4(), want.ServerName, want.JA4())
+			}
+		}
 	}
 }
