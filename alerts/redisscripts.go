@@ -63,9 +63,19 @@ return applied
 // before it are dropped from the index); then per JA4: name, first minute,
 // last minute, network count, network/minute pairs.
 //
-// ZADD LT keeps the earliest score and ZADD GT the latest, so the script
-// is idempotent and order-independent: it needs no ack.
+// ZADD LT keeps the earliest score and ZADD GT the latest, and expiries
+// are only ever extended, so the script is idempotent and
+// order-independent: it needs no ack.
 var fingerprintScript = redis.NewScript(`
+local now = tonumber(redis.call('TIME')[1])
+-- extend sets an absolute expiry unless the key already lives longer: a
+-- late batch for an old minute must not shorten the index's life.
+local function extend(key, at)
+  local ttl = redis.call('TTL', key)
+  if ttl < 0 or now + ttl < tonumber(at) then
+    redis.call('EXPIREAT', key, at)
+  end
+end
 local a = 3
 for k = 3, #KEYS do
   local ja4 = ARGV[a]
@@ -77,15 +87,15 @@ for k = 3, #KEYS do
     redis.call('ZADD', KEYS[k], 'LT', ARGV[a + 1], ARGV[a])
     a = a + 2
   end
-  redis.call('EXPIREAT', KEYS[k], ARGV[1])
+  extend(KEYS[k], ARGV[1])
 end
 local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2], 'LIMIT', 0, 1000)
 for _, ja4 in ipairs(old) do
   redis.call('ZREM', KEYS[1], ja4)
   redis.call('ZREM', KEYS[2], ja4)
 end
-redis.call('EXPIREAT', KEYS[1], ARGV[1])
-redis.call('EXPIREAT', KEYS[2], ARGV[1])
+extend(KEYS[1], ARGV[1])
+extend(KEYS[2], ARGV[1])
 return 1
 `)
 

@@ -49,3 +49,33 @@ func TestFingerprintScriptTrimsStaleFingerprints(t *testing.T) {
 		})
 	}
 }
+
+// TestFingerprintIndexExpiryOnlyExtends applies a batch for a recent
+// minute, then a late batch for a minute an hour older: the index keys
+// must keep the later expiry.
+func TestFingerprintIndexExpiryOnlyExtends(t *testing.T) {
+	for _, kind := range redisKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, c, prefix := kind.new(t)
+			k := redisKeys{prefix: prefix}
+			m := minuteOf(time.Now())
+			for seq, minute := range []int64{m, m - 60} {
+				b := &Batch{Node: "n", Seq: uint64(seq + 1), Time: minuteTime(minute), Retention: 2 * time.Hour, Buckets: []Bucket{{
+					Network: Network{"KZ", 9198}, Minute: minute,
+					Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
+					UnknownJA4: map[string]uint64{ja4X: 1},
+				}}}
+				if err := s.Apply(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := time.Duration((m+1)*60+7200) * time.Second
+			for _, key := range []string{k.fpFirst(), k.fpLast(), k.fpNets(ja4X)} {
+				if got, _ := c.ExpireTime(ctx, key).Result(); got != want {
+					t.Errorf("EXPIRETIME %s = %v, want %v (the later batch's)", key, got, want)
+				}
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,13 +139,26 @@ func (s *Server) start() error {
 	cmd := exec.Command("redis-server", s.args()...)
 	cmd.Dir = s.dir
 	// If the test binary dies without running its cleanup, the kernel
-	// kills the server: tests' servers stop by themselves.
+	// kills the server: tests' servers stop by themselves. The signal
+	// fires when the *thread* that forked the child exits (go.dev/issue/27505),
+	// so the fork happens on a goroutine locked to its thread that stays
+	// blocked in Wait until the child has exited.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	started := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(done)
+	}()
+	if err := <-started; err != nil {
 		return fmt.Errorf("redistest: start redis-server: %w", err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	s.mu.Lock()
 	s.cmd, s.done = cmd, done
 	s.mu.Unlock()
