@@ -3,6 +3,7 @@ package fingerprints
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,10 @@ import (
 // before the first Read of the connection, or while that Read is still
 // waiting for the client's hello.
 var ErrPending = errors.New("fingerprints: ClientHello capture still pending")
+
+// maxEmptyReads is how many reads in a row may return no bytes and no
+// error before the capture gives up with io.ErrNoProgress (bufio's limit).
+const maxEmptyReads = 100
 
 // Capture states of a [Conn], in the order they are passed through.
 const (
@@ -195,6 +200,7 @@ func (c *Conn) capture() {
 		end   int
 		err   error
 		grown bool
+		empty int // consecutive reads that returned nothing
 	)
 	for {
 		if len(buf) == cap(buf) {
@@ -211,6 +217,15 @@ func (c *Conn) capture() {
 		if err != nil || end > 0 {
 			c.readErr = rerr
 			break
+		}
+		if n == 0 && rerr == nil {
+			// A reader that keeps returning nothing would spin this loop;
+			// give up as bufio does.
+			if empty++; empty >= maxEmptyReads {
+				rerr = io.ErrNoProgress
+			}
+		} else {
+			empty = 0
 		}
 		if rerr != nil {
 			c.readErr = rerr

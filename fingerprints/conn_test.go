@@ -556,3 +556,21 @@ func TestConnCapturesEveryTestdataHelloAsParsed(t *testing.T) {
 		}
 	}
 }
+
+// ltEmptyConn returns no bytes and no error from every Read.
+type ltEmptyConn struct{ ltChunkConn }
+
+func (*ltEmptyConn) Read([]byte) (int, error) { return 0, nil }
+
+func TestConnGivesUpOnAReaderThatMakesNoProgress(t *testing.T) {
+	c, fl := ltAccept(t, &ltEmptyConn{}, ListenerConfig{})
+	if _, err := c.Read(make([]byte, 10)); !errors.Is(err, io.ErrNoProgress) {
+		t.Fatalf("Read error %v, want io.ErrNoProgress", err)
+	}
+	if _, err := c.ClientHello(); !errors.Is(err, ErrTruncated) {
+		t.Errorf("capture error %v, want ErrTruncated", err)
+	}
+	if s := fl.Stats(); s.Truncated != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
