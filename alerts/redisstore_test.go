@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,11 +27,14 @@ func redisKinds() []storeKind {
 func allKeys(t *testing.T, c redis.UniversalClient, prefix string) []string {
 	t.Helper()
 	ctx := context.Background()
+	var mu sync.Mutex // ForEachMaster scans the masters concurrently
 	var keys []string
 	scan := func(ctx context.Context, n *redis.Client) error {
 		it := n.Scan(ctx, 0, prefix+":*", 1000).Iterator()
 		for it.Next(ctx) {
+			mu.Lock()
 			keys = append(keys, it.Val())
+			mu.Unlock()
 		}
 		return it.Err()
 	}
