@@ -9,11 +9,12 @@ import (
 // (a JA4 is 36 characters), bounding what one observation can cost.
 const maxLabel = 64
 
-// cellKey is one network's minute inside an aggregate.
+// cellKey is one network's minute inside an aggregate. The network is
+// packed into an integer (ASN << 16 | country index) so the key hashes as
+// two words, not as a string.
 type cellKey struct {
-	minute  int64
-	asn     uint32
-	country string
+	minute int64
+	net    uint64
 }
 
 // Kinds of per-cell string counters.
@@ -38,8 +39,9 @@ type clientKey struct {
 }
 
 type row struct {
-	key    cellKey
-	counts Counts
+	network Network
+	minute  int64
+	counts  Counts
 }
 
 // aggregate is the pre-aggregation of one shard between two flushes. All
@@ -64,13 +66,14 @@ func newAggregate() *aggregate {
 	}
 }
 
-// add counts one observation; country is already normalised.
-func (a *aggregate) add(minute int64, country string, o *Observation, client uint64, hasClient bool) {
-	k := cellKey{minute: minute, asn: o.ASN, country: country}
+// add counts one observation. country is the normalised code and
+// countryIdx its index in the recorder's table.
+func (a *aggregate) add(minute int64, country string, countryIdx uint16, o *Observation, client uint64, hasClient bool) {
+	k := cellKey{minute: minute, net: uint64(o.ASN)<<16 | uint64(countryIdx)}
 	ci, ok := a.cells[k]
 	if !ok {
 		ci = int32(len(a.rows))
-		a.rows = append(a.rows, row{key: k})
+		a.rows = append(a.rows, row{network: Network{Country: country, ASN: o.ASN}, minute: minute})
 		a.cells[k] = ci
 		if o.ASOrg != "" {
 			if _, seen := a.orgs[o.ASN]; !seen {
@@ -119,11 +122,7 @@ func (a *aggregate) observations() uint64 {
 func (a *aggregate) appendBuckets(dst []Bucket) []Bucket {
 	base := len(dst)
 	for _, r := range a.rows {
-		dst = append(dst, Bucket{
-			Network: Network{Country: r.key.country, ASN: r.key.asn},
-			Minute:  r.key.minute,
-			Counts:  r.counts,
-		})
+		dst = append(dst, Bucket{Network: r.network, Minute: r.minute, Counts: r.counts})
 	}
 	for k, v := range a.subs {
 		b := &dst[base+int(k.cell)]

@@ -9,11 +9,11 @@ import (
 func TestAggregateBuckets(t *testing.T) {
 	a := newAggregate()
 	kz := Observation{ASN: 9198, ASOrg: "JSC Kazakhtelecom", Browser: true, Verdict: VerdictIntercepted, Product: "Qaznet", JA4: ja4X}
-	a.add(10, "KZ", &kz, 7, true)
-	a.add(10, "KZ", &kz, 7, true) // same client again
-	a.add(10, "KZ", &kz, 9, true)
+	a.add(10, "KZ", countryIndex("KZ"), &kz, 7, true)
+	a.add(10, "KZ", countryIndex("KZ"), &kz, 7, true) // same client again
+	a.add(10, "KZ", countryIndex("KZ"), &kz, 9, true)
 	long := Observation{ASN: 1, Browser: true, Verdict: VerdictUnknown, JA4: strings.Repeat("j", 500)}
-	a.add(11, "DE", &long, 0, false)
+	a.add(11, "DE", countryIndex("DE"), &long, 0, false)
 	got := a.appendBuckets(nil)
 	sortBuckets(got)
 	want := []Bucket{

@@ -192,17 +192,18 @@ func (r *Recorder) Node() string { return r.node }
 // Stats returns a snapshot of the recorder's counters.
 func (r *Recorder) Stats() RecorderStats { return r.metrics.stats() }
 
-// country returns the canonical upper-case two-letter code for c, or "ZZ";
-// the strings come from a table, so the aggregate never keeps the caller's
-// memory alive and "kz" and "KZ" count together.
-func (r *Recorder) country(c string) string {
+// countryIndex returns the index in r.countries of the canonical
+// upper-case two-letter code for c, or of "ZZ". The strings come from that
+// table, so the aggregate never keeps the caller's memory alive and "kz"
+// and "KZ" count together.
+func countryIndex(c string) uint16 {
 	if len(c) == 2 {
 		a, b := c[0]|0x20, c[1]|0x20 // ASCII lower case
 		if a >= 'a' && a <= 'z' && b >= 'a' && b <= 'z' {
-			return r.countries[int(a-'a')*26+int(b-'a')]
+			return uint16(a-'a')*26 + uint16(b-'a')
 		}
 	}
-	return r.countries[('Z'-'A')*26+('Z'-'A')]
+	return ('Z'-'A')*26 + ('Z' - 'A')
 }
 
 // Record counts one observation. It never blocks on I/O and does not
@@ -211,14 +212,14 @@ func (r *Recorder) country(c string) string {
 // are counted as dropped.
 func (r *Recorder) Record(o Observation) {
 	minute := minuteOf(r.clock())
-	country := r.country(o.Country)
+	ci := countryIndex(o.Country)
 	var h uint64
 	hasClient := o.Client.IsValid()
 	if hasClient {
 		h = r.hasher.hash(o.Client)
 	}
 	// Spread networks over shards (Fibonacci hashing of ASN and country).
-	x := (o.ASN ^ uint32(country[0])<<24 ^ uint32(country[1])<<16) * 0x9E3779B1
+	x := (o.ASN ^ uint32(ci)<<20) * 0x9E3779B1
 	sh := &r.shards[(x>>16)&r.shardMask]
 	sh.mu.Lock()
 	if r.closed.Load() {
@@ -226,7 +227,7 @@ func (r *Recorder) Record(o Observation) {
 		r.lateRecord()
 		return
 	}
-	sh.cur.add(minute, country, &o, h, hasClient)
+	sh.cur.add(minute, r.countries[ci], ci, &o, h, hasClient)
 	sh.mu.Unlock()
 }
 
