@@ -93,10 +93,15 @@ func BenchmarkHandshake(b *testing.B) {
 func BenchmarkConnCapture(b *testing.B) {
 	_, clientTLS := ltTLS(b)
 	goHello := ltClientHello(b, clientTLS)
-	tiny := []byte{recordTypeHandshake, 3, 1, 0, 4, handshakeTypeClientHello, 0xff, 0xff, 0xff}
+	// The worst an attacker can make the capture buffer and scan: a
+	// handshake that claims 60 KiB, sent in 1-byte records (6 bytes each on
+	// the wire) until the 64 KiB cap is hit.
+	tiny := []byte{recordTypeHandshake, 3, 1, 0, 4, handshakeTypeClientHello, 0x00, 0xf0, 0x00}
 	for len(tiny) < DefaultMaxHelloSize+64 {
 		tiny = append(tiny, recordTypeHandshake, 3, 1, 0, 1, 0)
 	}
+	// A hello that claims 16 MiB is refused from its first 9 bytes.
+	huge := append([]byte{recordTypeHandshake, 3, 1, 0, 4, handshakeTypeClientHello, 0xff, 0xff, 0xff}, tiny[9:]...)
 	type input struct {
 		name  string
 		in    []byte
@@ -107,6 +112,7 @@ func BenchmarkConnCapture(b *testing.B) {
 		{name: "hello_in_one_byte_reads", in: goHello, sizes: []int{1}},
 		{name: "60KiB_hello_in_4_records", in: ltReframe(ltPadHello(b, goHello, 60<<10), 16384)},
 		{name: "one_byte_records_up_to_the_64KiB_cap", in: tiny},
+		{name: "hello_claiming_16MiB", in: huge},
 		{name: "plain_http", in: []byte("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n")},
 	}
 	if raw, err := ltReadHexFile(filepath.Join("..", "testdata", "clienthello", "chromium-156-direct.hex")); err == nil {
