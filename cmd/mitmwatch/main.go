@@ -5,6 +5,7 @@
 //
 //	mitmwatch [demo] [flags]        the demo (default): https://127.0.0.1:8443/
 //	mitmwatch fingerprint [flags]   print the fingerprint of every connection
+//	mitmwatch eval [DIR]            classify a labelled corpus (testdata/corpus)
 //	mitmwatch help [command]
 //
 // Every flag has an environment twin (MITMWATCH_…) named in its help text;
@@ -59,6 +60,7 @@ func commands() []command {
 	return []command{
 		{name: "demo", summary: "serve the demo page on https://127.0.0.1:8443/ (default)", run: runDemo},
 		{name: "fingerprint", summary: "print one JSON line per TLS connection (learn your proxy's signature)", run: runFingerprint},
+		{name: "eval", summary: "classify a labelled corpus and print the confusion matrix", run: runEval},
 	}
 }
 
