@@ -10,9 +10,9 @@ var (
 	// HTTP sent to the TLS port, an SSLv2-compatible hello, or garbage.
 	ErrNotTLS = errors.New("fingerprints: not a TLS handshake")
 
-	// ErrTruncated means the bytes end before the ClientHello does. A capture
-	// that ends early (the client closed, or the hello deadline passed) also
-	// reports it.
+	// ErrTruncated means the bytes end before the ClientHello does: the
+	// input was cut short, or the client closed the connection mid-hello.
+	// A capture whose hello deadline passed reports ErrTimeout instead.
 	ErrTruncated = errors.New("fingerprints: truncated ClientHello")
 
 	// ErrTooLarge means the ClientHello is larger than the configured cap
