@@ -15,11 +15,13 @@ import (
 )
 
 // testRedis is the Redis the tests share, started once by TestMain: a
-// standalone server and a 3-master cluster, each its own redis-server
-// processes on free loopback ports (never the machine's 6379).
+// standalone server, a 3-master cluster and a master behind a Sentinel,
+// each its own redis-server processes on free loopback ports (never the
+// machine's 6379).
 type testRedisEnv struct {
 	standalone *redistest.Server
 	cluster    *redistest.Cluster
+	sentinel   *redistest.Sentinel
 	// unavailable is why Redis tests skip (only outside CI).
 	unavailable string
 	prefixes    atomic.Int64
@@ -50,7 +52,13 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer c.Stop()
-	testRedis.standalone, testRedis.cluster = s, c
+	sn, err := redistest.StartSentinel(redistest.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "alerts tests:", err)
+		return 1
+	}
+	defer sn.Stop()
+	testRedis.standalone, testRedis.cluster, testRedis.sentinel = s, c, sn
 	return m.Run()
 }
 
@@ -90,6 +98,19 @@ func clusterClient(tb testing.TB) *redis.ClusterClient {
 	return c
 }
 
+// sentinelClient finds the master through the Sentinel, as a deployment
+// with failover would.
+func sentinelClient(tb testing.TB) *redis.Client {
+	tb.Helper()
+	requireRedis(tb)
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    redistest.SentinelMaster,
+		SentinelAddrs: []string{testRedis.sentinel.Sentinel.Addr},
+	})
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // storeKind builds a fresh, empty store of one kind, and a client to
 // inspect it (nil for memory).
 type storeKind struct {
@@ -103,6 +124,15 @@ var storeKinds = []storeKind{
 	}},
 	{name: "redis_standalone", new: func(tb testing.TB) (Store, redis.UniversalClient, string) {
 		c := standaloneClient(tb)
+		p := newPrefix()
+		s, err := NewRedisStore(c, RedisConfig{Prefix: p})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s, c, p
+	}},
+	{name: "redis_sentinel", new: func(tb testing.TB) (Store, redis.UniversalClient, string) {
+		c := sentinelClient(tb)
 		p := newPrefix()
 		s, err := NewRedisStore(c, RedisConfig{Prefix: p})
 		if err != nil {

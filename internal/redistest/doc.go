@@ -1,6 +1,6 @@
 // Package redistest starts real redis-server processes for tests: a
-// standalone server on a free loopback port, or a Redis Cluster of several
-// masters created with redis-cli.
+// standalone server on a free loopback port, a Redis Cluster of several
+// masters created with redis-cli, or a master behind a Redis Sentinel.
 //
 // # Why real servers
 //

@@ -33,6 +33,9 @@ type Options struct {
 	// cluster starts the server with --cluster-enabled yes (set by
 	// StartCluster).
 	cluster bool
+	// sentinelOf makes the process a Sentinel monitoring that master (set
+	// by StartSentinel).
+	sentinelOf *Server
 }
 
 // Server is one redis-server process listening on 127.0.0.1.
@@ -112,7 +115,17 @@ func (s *Server) PID() int {
 func (s *Server) Dir() string { return s.dir }
 
 func (s *Server) args() []string {
-	a := []string{
+	var a []string
+	if m := s.opts.sentinelOf; m != nil {
+		// Sentinel rewrites its config file, so it gets its own; the
+		// monitored master is named "mymaster" with a quorum of 1.
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		if _, err := os.Stat(conf); err != nil {
+			_ = os.WriteFile(conf, []byte("sentinel monitor "+SentinelMaster+" 127.0.0.1 "+strconv.Itoa(m.Port)+" 1\n"), 0o600)
+		}
+		a = append(a, conf, "--sentinel")
+	}
+	a = append(a,
 		"--port", strconv.Itoa(s.Port),
 		"--bind", "127.0.0.1",
 		"--dir", s.dir,
@@ -120,7 +133,7 @@ func (s *Server) args() []string {
 		"--logfile", filepath.Join(s.dir, "redis.log"),
 		"--daemonize", "no",
 		"--protected-mode", "yes",
-	}
+	)
 	if s.opts.Persistent {
 		a = append(a, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
@@ -286,7 +299,12 @@ func Do(addr string, args ...string) (string, error) {
 	if _, err := conn.Write([]byte(b.String())); err != nil {
 		return "", fmt.Errorf("redistest: write to %s: %w", addr, err)
 	}
-	r := bufio.NewReader(conn)
+	return readReply(bufio.NewReader(conn), addr)
+}
+
+// readReply reads one RESP reply; an array comes back as its elements
+// joined by spaces.
+func readReply(r *bufio.Reader, addr string) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", fmt.Errorf("redistest: read from %s: %w", addr, err)
@@ -313,6 +331,20 @@ func Do(addr string, args ...string) (string, error) {
 			return "", fmt.Errorf("redistest: read bulk from %s: %w", addr, err)
 		}
 		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return "", fmt.Errorf("redistest: bad array length %q", line)
+		}
+		elems := make([]string, 0, max(n, 0))
+		for range n {
+			e, err := readReply(r, addr)
+			if err != nil {
+				return "", err
+			}
+			elems = append(elems, e)
+		}
+		return strings.Join(elems, " "), nil
 	default:
 		return "", fmt.Errorf("redistest: unsupported reply %q from %s", line, addr)
 	}

@@ -88,3 +88,19 @@ func TestCluster(t *testing.T) {
 		t.Fatalf("%d of 3 masters redirected key {a}x, want 2", moved)
 	}
 }
+
+func TestSentinel(t *testing.T) {
+	Require(t)
+	s, err := StartSentinel(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	got, err := Do(s.Sentinel.Addr, "SENTINEL", "get-master-addr-by-name", SentinelMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := s.Master.Addr; strings.ReplaceAll(got, " ", ":") != want {
+		t.Fatalf("sentinel reports %q, want %s", got, want)
+	}
+}
