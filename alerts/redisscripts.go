@@ -2,7 +2,21 @@ package alerts
 
 import "github.com/redis/go-redis/v9"
 
-// applyScript adds networks' shares of a batch, each exactly once.
+// redisScripts are the store's Lua scripts, loaded on demand (EVALSHA,
+// then EVAL when Redis does not know them).
+type redisScripts struct {
+	apply, fingerprint, sum *redis.Script
+}
+
+func newRedisScripts() redisScripts {
+	return redisScripts{
+		apply:       redis.NewScript(applyLua),
+		fingerprint: redis.NewScript(fingerprintLua),
+		sum:         redis.NewScript(sumLua),
+	}
+}
+
+// applyLua adds networks' shares of a batch, each exactly once.
 //
 // KEYS, per network: its ack key for the batch's node, then for each
 // minute its bucket HASH and clients HLL. ARGV[1] is the batch Seq, ARGV[2]
@@ -15,7 +29,7 @@ import "github.com/redis/go-redis/v9"
 // a Cluster the store sends one call per network (its keys share a hash
 // tag, hence a slot); on a single node one call carries every network.
 // Returns the number of networks applied.
-var applyScript = redis.NewScript(`
+const applyLua = `
 local seq = tonumber(ARGV[1])
 local applied = 0
 local a, k = 3, 1
@@ -54,9 +68,9 @@ while k <= #KEYS do
   end
 end
 return applied
-`)
+`
 
-// fingerprintScript updates the fingerprint index (all keys tagged {fp}).
+// fingerprintLua updates the fingerprint index (all keys tagged {fp}).
 //
 // KEYS[1] first-seen ZSET, KEYS[2] last-seen ZSET, KEYS[3..] one networks
 // ZSET per JA4. ARGV[1] EXPIREAT time, ARGV[2] cutoff minute (JA4s last seen
@@ -66,7 +80,7 @@ return applied
 // ZADD LT keeps the earliest score and ZADD GT the latest, and expiries
 // are only ever extended, so the script is idempotent and
 // order-independent: it needs no ack.
-var fingerprintScript = redis.NewScript(`
+const fingerprintLua = `
 local now = tonumber(redis.call('TIME')[1])
 -- extend sets an absolute expiry unless the key already lives longer: a
 -- late batch for an old minute must not shorten the index's life.
@@ -97,9 +111,9 @@ end
 extend(KEYS[1], ARGV[1])
 extend(KEYS[2], ARGV[1])
 return 1
-`)
+`
 
-// sumScript sums one network's buckets and counts its distinct clients
+// sumLua sums one network's buckets and counts its distinct clients
 // over a set of minutes, so a query costs one command per network rather
 // than one per minute.
 //
@@ -107,7 +121,7 @@ return 1
 // matching client HLLs. ARGV[1] is n. Returns {clients, field, sum, ...}.
 // PFCOUNT takes the union of up to 1000 HLLs directly; larger windows are
 // merged into the tmp key in chunks (Lua's unpack has a stack limit).
-var sumScript = redis.NewScript(`
+const sumLua = `
 local n = tonumber(ARGV[1])
 local sums, order = {}, {}
 for k = 2, n + 1 do
@@ -141,4 +155,4 @@ for _, f in ipairs(order) do
   out[#out + 1] = sums[f]
 end
 return out
-`)
+`

@@ -36,7 +36,7 @@ const (
 	DefaultMaxWindow   = 31 * 24 * time.Hour
 )
 
-// maxScriptArgs starts a new applyScript call once one has this many
+// maxScriptArgs starts a new applyLua call once one has this many
 // arguments, keeping each command's size reasonable for Redis.
 const maxScriptArgs = 100_000
 
@@ -49,7 +49,7 @@ const maxFingerprintNetworks = 1000
 // one pipeline; see doc.go for the data model and exactness.
 type RedisStore struct {
 	c redis.UniversalClient
-	// perNetwork sends one applyScript per network (Cluster, Ring or an
+	// perNetwork sends one applyLua per network (Cluster, Ring or an
 	// unknown client: keys of different networks may live on different
 	// nodes); a plain *redis.Client (standalone or Sentinel) gets one call
 	// for the whole batch.
@@ -57,6 +57,7 @@ type RedisStore struct {
 	k          redisKeys
 	ackTTL     time.Duration
 	maxWindow  time.Duration
+	scripts    redisScripts
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -87,7 +88,7 @@ func NewRedisStore(client redis.UniversalClient, cfg RedisConfig) (*RedisStore, 
 	_, single := client.(*redis.Client)
 	return &RedisStore{
 		c: client, perNetwork: !single, k: redisKeys{prefix: cfg.Prefix},
-		ackTTL: cfg.AckTTL, maxWindow: cfg.MaxWindow,
+		ackTTL: cfg.AckTTL, maxWindow: cfg.MaxWindow, scripts: newRedisScripts(),
 	}, nil
 }
 
@@ -138,9 +139,9 @@ func (s *RedisStore) exec(ctx context.Context, calls []call) ([]*redis.Cmd, erro
 	return cmds, nil
 }
 
-// Apply writes b in one pipeline: applyScript for the counts (one call on
+// Apply writes b in one pipeline: applyLua for the counts (one call on
 // a single node, one per network on a Cluster; exactly once, see doc.go),
-// per minute the active-networks set, one fingerprintScript, and new AS
+// per minute the active-networks set, one fingerprintLua, and new AS
 // organisation names. On error the batch may
 // be partially applied; calling Apply again with it completes it without
 // counting any network twice.
@@ -194,7 +195,7 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 	var cur *call
 	for _, n := range order {
 		if cur == nil || s.perNetwork || len(cur.args) > maxScriptArgs {
-			calls = append(calls, call{script: applyScript, args: []any{strconv.FormatUint(b.Seq, 10), ackTTL}})
+			calls = append(calls, call{script: s.scripts.apply, args: []any{strconv.FormatUint(b.Seq, 10), ackTTL}})
 			cur = &calls[len(calls)-1]
 		}
 		bks := byNet[n]
@@ -225,7 +226,7 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 				args = append(args, n.String(), f.nets[n])
 			}
 		}
-		calls = append(calls, call{script: fingerprintScript, keys: keys, args: args})
+		calls = append(calls, call{script: s.scripts.fingerprint, keys: keys, args: args})
 	}
 	if len(b.ASOrgs) > 0 {
 		hset := []any{"HSET", s.k.asOrgs()}
@@ -240,7 +241,7 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 	return err
 }
 
-// appendBucketArgs appends one minute's applyScript arguments.
+// appendBucketArgs appends one minute's applyLua arguments.
 func appendBucketArgs(args []any, bk *Bucket, expireAt int64) []any {
 	args = append(args, expireAt, 0)
 	nfAt := len(args) - 1
@@ -314,7 +315,7 @@ func (s *RedisStore) activeMinutes(ctx context.Context, first, end int64, keep f
 	return out, nil
 }
 
-// sumCall builds a sumScript call over minutes of network n.
+// sumCall builds a sumLua call over minutes of network n.
 func (s *RedisStore) sumCall(n Network, minutes []int64) call {
 	keys := make([]string, 1, 1+2*len(minutes))
 	keys[0] = s.k.tmp(n)
@@ -324,10 +325,10 @@ func (s *RedisStore) sumCall(n Network, minutes []int64) call {
 	for _, m := range minutes {
 		keys = append(keys, s.k.clients(n, m))
 	}
-	return call{script: sumScript, keys: keys, args: []any{len(minutes)}}
+	return call{script: s.scripts.sum, keys: keys, args: []any{len(minutes)}}
 }
 
-// parseSum decodes a sumScript reply into a networkWindow.
+// parseSum decodes a sumLua reply into a networkWindow.
 func parseSum(n Network, v any) (networkWindow, error) {
 	arr, ok := v.([]any)
 	if !ok || len(arr)%2 != 1 {
@@ -387,7 +388,7 @@ func (s *RedisStore) orgNames(ctx context.Context, asns []uint32) (map[uint32]st
 }
 
 // Top implements [Store.Top]: one pipeline reads the window's active
-// sets, a second sums each network's minutes with one sumScript.
+// sets, a second sums each network's minutes with one sumLua.
 func (s *RedisStore) Top(ctx context.Context, q TopQuery) ([]NetworkStats, error) {
 	if err := q.normalize(); err != nil {
 		return nil, err
@@ -424,7 +425,7 @@ func (s *RedisStore) Top(ctx context.Context, q TopQuery) ([]NetworkStats, error
 }
 
 // Series implements [Store.Series]: the window's active sets, then one
-// sumScript per matching network and step.
+// sumLua per matching network and step.
 func (s *RedisStore) Series(ctx context.Context, q SeriesQuery) ([]Point, error) {
 	if err := q.normalize(); err != nil {
 		return nil, err

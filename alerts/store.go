@@ -41,7 +41,7 @@ const (
 	GroupASN
 )
 
-var groupNames = []string{"network", "country", "asn"}
+var groupNames = [...]string{"network", "country", "asn"}
 
 // String returns "network", "country" or "asn".
 func (g Group) String() string {
