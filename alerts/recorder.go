@@ -78,6 +78,8 @@ type Recorder struct {
 	// closed is set by Close; Record checks it under the shard lock, so
 	// no observation slips in after the final flush unseen.
 	closed atomic.Bool
+	// lateLogged makes the first Record after Close log once.
+	lateLogged atomic.Bool
 
 	// flushMu serialises flushes; it guards everything below and the
 	// shards' spare aggregates.
@@ -232,7 +234,8 @@ func (r *Recorder) Record(o Observation) {
 }
 
 func (r *Recorder) lateRecord() {
-	if r.metrics.dropped.Add(1) == 1 {
+	r.metrics.dropped.Add(1)
+	if r.lateLogged.CompareAndSwap(false, true) {
 		r.log.Warn("alerts: Record called after Close; observation dropped (counted in mitmwatch_alerts_dropped_total)")
 	}
 }
