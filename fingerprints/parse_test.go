@@ -3,6 +3,7 @@ package fingerprints
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -47,35 +48,7 @@ func TestParseClientHelloDecodesExtensions(t *testing.T) {
 	}
 }
 
-func equalAny(a, b any) bool {
-	switch a := a.(type) {
-	case []string:
-		b := b.([]string)
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
-	case []uint16:
-		b := b.([]uint16)
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				return false
-			}
-		}
-		return true
-	case []uint8:
-		return bytes.Equal(a, b.([]uint8))
-	}
-	return a == b
-}
+func equalAny(a, b any) bool { return reflect.DeepEqual(a, b) }
 
 func TestParseClientHelloReassemblesFragmentedRecords(t *testing.T) {
 	want := mustParse(t, specHello().records(0)).Fingerprints()
