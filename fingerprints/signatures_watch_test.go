@@ -57,7 +57,7 @@ func TestWatchSignaturesReloadsChangedFileAndKeepsOldOnError(t *testing.T) {
 	touch(entry("Second"), time.Now().Add(time.Hour))
 	waitFor("Second")
 	touch("products: [\n", time.Now().Add(2*time.Hour)) // broken YAML
-	time.Sleep(100 * time.Millisecond)                    // several polls
+	time.Sleep(100 * time.Millisecond)                  // several polls
 	if name() != "Second" {
 		t.Fatalf("a broken file replaced the database: %q", name())
 	}
