@@ -129,6 +129,8 @@ type Geo struct {
 	closed bool
 
 	lookupErrors atomic.Uint64
+	// records holds *geoRecord for Lookup.
+	records sync.Pool
 }
 
 // geoDBs is one generation of opened databases.
@@ -260,14 +262,21 @@ func (g *Geo) Lookup(ip netip.Addr) Location {
 	if dbs == nil {
 		return loc
 	}
-	var rec geoRecord
-	if dbs.country != nil && g.decode(dbs.country, ip, &rec) {
+	// The record escapes (Decode takes an interface), so it comes from a
+	// pool to keep a lookup free of allocations.
+	rec, _ := g.records.Get().(*geoRecord)
+	if rec == nil {
+		rec = new(geoRecord)
+	}
+	defer g.records.Put(rec)
+	*rec = geoRecord{}
+	if dbs.country != nil && g.decode(dbs.country, ip, rec) {
 		loc.Country = normalizeCountry(rec.Country.ISOCode, rec.RegisteredCountry.ISOCode, rec.CountryCode)
 	}
 	if dbs.asn != nil {
 		if dbs.asn != dbs.country {
-			rec = geoRecord{}
-			if !g.decode(dbs.asn, ip, &rec) {
+			*rec = geoRecord{}
+			if !g.decode(dbs.asn, ip, rec) {
 				return loc
 			}
 		}
