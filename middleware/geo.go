@@ -108,11 +108,13 @@ type Location struct {
 //
 // # Files and reloading
 //
-// Files are read into memory rather than memory-mapped. A memory-mapped
-// database that is rewritten in place (cp over it instead of a rename)
-// can crash the process with SIGBUS on the next lookup; a copy in memory
-// cannot, and a half-written file fails to open on [Geo.Reload], which
-// then keeps the databases it has.
+// Files are read into memory rather than memory-mapped, which costs their
+// size in heap, and twice that during a reload (prefer a Country file to
+// a City file: the city data is never used). A memory-mapped database
+// that is rewritten in place (cp over it instead of a rename) can crash
+// the process with SIGBUS on the next lookup; a copy in memory cannot,
+// and a truncated file fails to open on [Geo.Reload], which then keeps
+// the databases it has.
 type Geo struct {
 	cfg    GeoConfig
 	static staticGeoTable
@@ -233,7 +235,7 @@ func NewGeo(cfg GeoConfig) (*Geo, error) {
 	static, err := newStaticGeoTable(cfg.Static)
 	dbs, dbErr := openGeoDBs(cfg)
 	if err = errors.Join(err, dbErr); err != nil {
-		dbs.close()
+		_ = dbs.close()
 		return nil, err
 	}
 	g := &Geo{cfg: cfg, static: static, dbs: dbs}
@@ -313,8 +315,10 @@ func (g *Geo) decode(db *geoDB, ip netip.Addr, rec *geoRecord) bool {
 // Reload re-opens the configured database files and, if all of them open
 // and have a supported layout, swaps them in atomically; otherwise it
 // returns the error and keeps the databases it had. The old readers are
-// closed once no lookup is using them. Static entries are not re-read.
-// Replace database files by renaming a new file over the old one.
+// closed as soon as the lookups running at the swap have finished. Static
+// entries are not re-read. Replace database files by renaming a new file
+// over the old one, so that Reload never reads a file that is still
+// being written.
 func (g *Geo) Reload() error {
 	if g == nil {
 		return nil
@@ -326,7 +330,7 @@ func (g *Geo) Reload() error {
 	}
 	dbs, err := openGeoDBs(g.cfg)
 	if err != nil {
-		dbs.close()
+		_ = dbs.close()
 		return err
 	}
 	g.mu.Lock()

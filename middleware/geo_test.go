@@ -193,6 +193,27 @@ func TestGeoLookupCountryLayouts(t *testing.T) {
 	}
 }
 
+// ip-location-db publishes -ipv6 files that hold no IPv4 networks and no
+// IPv4 aliases: an IPv4 client is a miss there, not a lookup error.
+func TestGeoIPv6OnlyFileIPv4ClientIsAMiss(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "asn-country-ipv6.mmdb")
+	err := mmdbtest.WriteRecords(path, mmdbtest.Options{DatabaseType: "country ipv6", DisableIPv4Aliasing: true}, map[string]mmdbtype.DataType{
+		"2001:db8::/32": mmdbtype.Map{"country_code": mmdbtype.String("FR")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newTestGeo(t, GeoConfig{CountryDB: path})
+	for ip, want := range map[string]string{"2001:db8::1": "FR", "192.0.2.1": UnknownCountry, "::ffff:192.0.2.1": UnknownCountry} {
+		if got := g.Lookup(netip.MustParseAddr(ip)); got != (Location{Country: want}) {
+			t.Errorf("Lookup(%s) = %+v, want %s", ip, got, want)
+		}
+	}
+	if n := g.Info().LookupErrors; n != 0 {
+		t.Errorf("LookupErrors = %d, want 0", n)
+	}
+}
+
 func TestGeoLookupRegisteredCountryFallback(t *testing.T) {
 	g := newTestGeo(t, GeoConfig{CountryDB: geoFiles.registeredOnly})
 	if got := g.Lookup(netip.MustParseAddr("192.0.2.1")); got != (Location{Country: "KZ"}) {
