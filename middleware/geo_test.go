@@ -348,7 +348,7 @@ func TestGeoStaticOverrides(t *testing.T) {
 		{"ipv4_compatible_ipv6_is_not_ipv4", "::10.1.2.3", locUnknown},
 	}
 	// The answer must not depend on the order of the config list.
-	orders := map[string][]StaticGeo{"as_written": static, "reversed": reversed(static)}
+	orders := map[string][]StaticGeo{"as_written": static, "reversed": geoReversed(static)}
 	for order, list := range orders {
 		g := newTestGeo(t, GeoConfig{CountryDB: geoFiles.country, ASNDB: geoFiles.asn, Static: list})
 		for _, tt := range tests {
@@ -361,7 +361,7 @@ func TestGeoStaticOverrides(t *testing.T) {
 	}
 }
 
-func reversed[T any](s []T) []T {
+func geoReversed[T any](s []T) []T {
 	out := make([]T, len(s))
 	for i, v := range s {
 		out[len(s)-1-i] = v
@@ -436,7 +436,7 @@ func TestNewGeoInvalidConfig(t *testing.T) {
 		cfg  GeoConfig
 		want []string // substrings, each naming the field
 	}{
-		{"bad_cidr", GeoConfig{Static: []StaticGeo{ok, ok2("10.1.0.0/16"), {CIDR: "10.0.0.0/33", Country: "KZ"}}},
+		{"bad_cidr", GeoConfig{Static: []StaticGeo{ok, staticDE("10.1.0.0/16"), {CIDR: "10.0.0.0/33", Country: "KZ"}}},
 			[]string{`geo.static[2].cidr: "10.0.0.0/33" is not a CIDR prefix or address`}},
 		{"cidr_with_zone", GeoConfig{Static: []StaticGeo{{CIDR: "fe80::1%eth0", Country: "KZ"}}},
 			[]string{`geo.static[0].cidr:`}},
@@ -504,7 +504,7 @@ func TestNewGeoInvalidConfig(t *testing.T) {
 	}
 }
 
-func ok2(cidr string) StaticGeo { return StaticGeo{CIDR: cidr, Country: "DE"} }
+func staticDE(cidr string) StaticGeo { return StaticGeo{CIDR: cidr, Country: "DE"} }
 
 func TestGeoStaticCountryIsUpperCased(t *testing.T) {
 	g := newTestGeo(t, GeoConfig{Static: []StaticGeo{{CIDR: "10.0.0.0/8", Country: "kZ"}}})
