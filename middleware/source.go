@@ -248,7 +248,9 @@ func isHex(s string) bool {
 	return true
 }
 
-func isAlnum(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
 
 func truncate(s string, n int) string {
 	if len(s) > n {
