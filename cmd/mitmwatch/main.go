@@ -61,6 +61,7 @@ func commands() []command {
 		{name: "demo", summary: "serve the demo page on https://127.0.0.1:8443/ (default)", run: runDemo},
 		{name: "fingerprint", summary: "print one JSON line per TLS connection (learn your proxy's signature)", run: runFingerprint},
 		{name: "eval", summary: "classify a labelled corpus and print the confusion matrix", run: runEval},
+		{name: "config", summary: "check a configuration file: config check FILE (prints it, secrets redacted)", run: runConfig},
 	}
 }
 

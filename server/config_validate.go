@@ -1,0 +1,489 @@
+package server
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mitmwatch/mitmwatch/alerts"
+)
+
+// problems returns every invalid value of c, keyed by path, without lines.
+func (c *Config) problems() []*ConfigError {
+	v := &validator{}
+	c.validateListen(v)
+	c.validateTLS(v)
+	c.validateUpstream(v)
+	c.validateProxies(v)
+	c.validateAdmin(v)
+	c.validateGeo(v)
+	c.validateStore(v)
+	c.validateAlerts(v)
+	c.validateDetection(v)
+	c.validateLogging(v)
+	return v.errs
+}
+
+type validator struct{ errs []*ConfigError }
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, &ConfigError{Key: key, Err: fmt.Errorf(format, args...)})
+}
+
+func (v *validator) addErr(key string, err error) {
+	v.errs = append(v.errs, &ConfigError{Key: key, Err: err})
+}
+
+// positive checks a duration that must be above zero.
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "must be positive, such as 30s (got %s)", d)
+	}
+}
+
+// exclusive checks that at most one of a value and its *_file is set.
+func (v *validator) exclusive(key, value, file string) {
+	if value != "" && file != "" {
+		v.add(key, "set %s or %s_file, not both", lastKey(key), lastKey(key))
+	}
+}
+
+func lastKey(key string) string {
+	return key[strings.LastIndexByte(key, '.')+1:]
+}
+
+func (c *Config) validateListen(v *validator) {
+	if c.Listen == "" {
+		v.add("listen", "required (host:port, such as 0.0.0.0:443)")
+		return
+	}
+	if err := checkAddr(c.Listen); err != nil {
+		v.addErr("listen", err)
+	}
+}
+
+// checkAddr checks a host:port to listen on or dial.
+func checkAddr(addr string) error {
+	host, _, err := splitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if !hostnameRE.MatchString(host) {
+		return fmt.Errorf("%q: %q is neither an IP address nor a host name", addr, host)
+	}
+	return nil
+}
+
+func (c *Config) listensOnLoopback() bool {
+	host, _, err := splitHostPort(c.Listen)
+	return err == nil && isLoopbackHost(host)
+}
+
+func (c *Config) validateTLS(v *validator) {
+	t := &c.TLS
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		v.add("tls.key_file", "required with tls.cert_file")
+	case t.CertFile == "" && t.KeyFile != "":
+		v.add("tls.cert_file", "required with tls.key_file")
+	}
+	for i, cc := range t.Certificates {
+		if cc.CertFile == "" {
+			v.add(fmt.Sprintf("tls.certificates[%d].cert_file", i), "required")
+		}
+		if cc.KeyFile == "" {
+			v.add(fmt.Sprintf("tls.certificates[%d].key_file", i), "required")
+		}
+	}
+	if a := t.ACME; a != nil {
+		if t.CertFile != "" || len(t.Certificates) > 0 {
+			v.add("tls.acme", "exclusive with tls.cert_file and tls.certificates: use one or the other")
+		}
+		if len(a.Domains) == 0 {
+			v.add("tls.acme.domains", "required: the host names to obtain certificates for")
+		}
+		seen := map[string]bool{}
+		for i, dom := range a.Domains {
+			key := fmt.Sprintf("tls.acme.domains[%d]", i)
+			switch d := strings.ToLower(strings.TrimSuffix(dom, ".")); {
+			case strings.Contains(d, "*"):
+				v.add(key, "%q: autocert matches exact names only, no wildcards", dom)
+			case !hostnameRE.MatchString(d) || !strings.Contains(d, "."):
+				v.add(key, "%q is not a fully qualified host name", dom)
+			case isIP(d):
+				v.add(key, "%q is an IP address; ACME here needs a host name", dom)
+			case seen[d]:
+				v.add(key, "%q is listed twice", dom)
+			default:
+				seen[d] = true
+			}
+		}
+		if a.Email != "" && (!strings.Contains(a.Email, "@") || strings.ContainsAny(a.Email, " \t<>")) {
+			v.add("tls.acme.email", "%q is not an email address", a.Email)
+		}
+		if a.DirectoryURL != "" {
+			if err := checkURL(a.DirectoryURL, "https"); err != nil {
+				v.addErr("tls.acme.directory_url", err)
+			}
+		}
+	}
+	switch t.MinVersion {
+	case "", "1.2", "1.3":
+	default:
+		v.add("tls.min_version", "%q: must be 1.2 or 1.3", t.MinVersion)
+	}
+	if t.CertFile == "" && t.KeyFile == "" && len(t.Certificates) == 0 && t.ACME == nil && checkAddr(c.Listen) == nil && !c.listensOnLoopback() {
+		v.addErr("tls", fmt.Errorf("%w when listen (%s) is not a loopback address: the self-signed certificate is for this machine only", ErrTLSRequired, c.Listen))
+	}
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// checkURL checks an absolute URL with one of schemes and a host.
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", truncate(redactURL(raw, false)))
+	}
+	ok := false
+	for _, s := range schemes {
+		ok = ok || u.Scheme == s
+	}
+	if !ok {
+		return fmt.Errorf("%q: the scheme must be %s", truncate(redactURL(raw, false)), strings.Join(schemes, " or "))
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%q has no host", truncate(redactURL(raw, false)))
+	}
+	if p := u.Port(); p != "" {
+		if _, _, err := splitHostPort("x:" + p); err != nil {
+			return fmt.Errorf("%q: bad port %q", truncate(redactURL(raw, false)), p)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateUpstream(v *validator) {
+	if c.Upstream != "" && len(c.Upstreams) > 0 {
+		v.add("upstreams", "exclusive with upstream: set one")
+	}
+	if c.Upstream != "" {
+		if err := checkUpstream(c.Upstream); err != nil {
+			v.addErr("upstream", err)
+		}
+	}
+	seen := map[string]bool{}
+	for i, u := range c.Upstreams {
+		key := fmt.Sprintf("upstreams[%d]", i)
+		if err := checkUpstream(u); err != nil {
+			v.addErr(key, err)
+		} else if seen[u] {
+			v.add(key, "%q is listed twice", redactURL(u, false))
+		}
+		seen[u] = true
+	}
+}
+
+func checkUpstream(raw string) error {
+	if err := checkURL(raw, "http", "https"); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw)
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: an upstream URL has no query or fragment", redactURL(raw, false))
+	}
+	return nil
+}
+
+// checkTrust checks a list of trusted CIDRs. A /0 trusts the whole
+// Internet: anyone could then forge a client address or a fingerprint.
+func checkTrust(v *validator, key string, list []netip.Prefix) {
+	seen := map[netip.Prefix]bool{}
+	for i, p := range list {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		switch {
+		case !p.IsValid():
+			v.add(k, "required: a CIDR such as 10.0.0.0/8")
+		case p.Bits() == 0:
+			v.add(k, "%s trusts every address, so any client could forge its address: list your proxies' ranges", p)
+		case seen[p]:
+			v.add(k, "%s is listed twice", p)
+		}
+		seen[p] = true
+	}
+}
+
+func (c *Config) validateProxies(v *validator) {
+	if c.ProxyProtocol.Enabled && len(c.ProxyProtocol.Trusted) == 0 {
+		v.add("proxy_protocol.trusted", "required when proxy_protocol.enabled: the load balancers' CIDRs (otherwise any client could send a PROXY header and claim any address)")
+	}
+	checkTrust(v, "proxy_protocol.trusted", c.ProxyProtocol.Trusted)
+	checkTrust(v, "trusted_proxies", c.TrustedProxies)
+	f := &c.Forwarded
+	for _, h := range []struct{ key, name string }{
+		{"forwarded.client_ip_header", f.ClientIPHeader},
+		{"forwarded.ja4_header", f.JA4Header},
+		{"forwarded.ja3_header", f.JA3Header},
+	} {
+		if h.name != "" && !isHeaderName(h.name) {
+			v.add(h.key, "%q is not an HTTP header name", h.name)
+		}
+	}
+	if (f.JA4Header != "" || f.JA3Header != "") && len(c.TrustedProxies) == 0 {
+		key := "forwarded.ja4_header"
+		if f.JA4Header == "" {
+			key = "forwarded.ja3_header"
+		}
+		v.add(key, "needs trusted_proxies: fingerprint headers are believed only from trusted hops")
+	}
+}
+
+// isHeaderName reports whether s is an HTTP field name (RFC 9110 §5.1:
+// a token).
+func isHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Config) validateAdmin(v *validator) {
+	a := &c.Admin
+	v.exclusive("admin.token", a.Token, a.TokenFile)
+	if a.Token != "" {
+		if err := checkToken(a.Token); err != nil {
+			v.addErr("admin.token", err)
+		}
+	}
+	if a.Listen == "" {
+		return
+	}
+	if err := checkAddr(a.Listen); err != nil {
+		v.addErr("admin.listen", err)
+		return
+	}
+	host, _, _ := splitHostPort(a.Listen)
+	if !isLoopbackHost(host) && a.Token == "" && a.TokenFile == "" {
+		v.add("admin.listen", "%s is not a loopback address: set admin.token or admin.token_file (metrics and the dashboard would be open to the network)", a.Listen)
+	}
+	if a.Listen == c.Listen {
+		v.add("admin.listen", "same address as listen")
+	}
+}
+
+// checkToken checks the admin token as the admin listener will
+// (MinAdminTokenLength printable ASCII characters, no spaces), so that
+// `config check` catches what would stop the server. The message never
+// repeats the token.
+func checkToken(s string) error {
+	if len(s) < MinAdminTokenLength {
+		return fmt.Errorf("too short: at least %d characters (try: openssl rand -hex 16)", MinAdminTokenLength)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return errors.New("printable ASCII without spaces only (it goes in an Authorization header)")
+		}
+	}
+	return nil
+}
+
+// checkClientKey checks the unique-client hash key.
+func checkClientKey(s string) error {
+	if len(s) < 16 {
+		return errors.New("too short: at least 16 characters (try: openssl rand -hex 16)")
+	}
+	return nil
+}
+
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
+func (c *Config) validateGeo(v *validator) {
+	seen := map[netip.Prefix]bool{}
+	for i, s := range c.Geo.Static {
+		key := fmt.Sprintf("geo.static[%d]", i)
+		switch {
+		case !s.CIDR.IsValid():
+			v.add(key+".cidr", "required")
+		case seen[s.CIDR]:
+			v.add(key+".cidr", "%s is listed twice", s.CIDR)
+		}
+		seen[s.CIDR] = true
+		if !countryRE.MatchString(s.Country) {
+			v.add(key+".country", "%q: want an ISO 3166-1 alpha-2 code in capitals, such as KZ", s.Country)
+		}
+	}
+}
+
+func (c *Config) validateStore(v *validator) {
+	s := &c.Store
+	v.positive("store.retention", s.Retention)
+	v.exclusive("store.client_key", s.ClientKey, s.ClientKeyFile)
+	if s.ClientKey != "" {
+		if err := checkClientKey(s.ClientKey); err != nil {
+			v.addErr("store.client_key", err)
+		}
+	}
+	r := s.Redis
+	if r == nil {
+		return
+	}
+	if len(r.Addrs) == 0 {
+		v.add("store.redis.addrs", "required: host:port of the server, the cluster's nodes or the sentinels")
+	}
+	for i, a := range r.Addrs {
+		if _, port, err := splitHostPort(a); err != nil {
+			v.addErr(fmt.Sprintf("store.redis.addrs[%d]", i), err)
+		} else if host, _, _ := splitHostPort(a); host == "" || port == 0 {
+			v.add(fmt.Sprintf("store.redis.addrs[%d]", i), "%q: want host:port with both", a)
+		}
+	}
+	v.exclusive("store.redis.password", r.Password, r.PasswordFile)
+	if r.DB < 0 {
+		v.add("store.redis.db", "must not be negative")
+	}
+	if r.DB != 0 && r.MasterName == "" && len(r.Addrs) > 1 {
+		v.add("store.redis.db", "a Redis Cluster (two or more addrs) has database 0 only")
+	}
+	if strings.ContainsAny(r.KeyPrefix, "{}") {
+		// alerts.RedisConfig.Prefix: braces would become a hash tag.
+		v.add("store.redis.key_prefix", "%q: must not contain { or }", r.KeyPrefix)
+	}
+}
+
+func (c *Config) validateAlerts(v *validator) {
+	a := &c.Alerts
+	v.positive("alerts.evaluate_every", a.EvaluateEvery)
+	names := map[string]bool{}
+	for i, r := range a.Rules {
+		key := fmt.Sprintf("alerts.rules[%d]", i)
+		switch {
+		case r.Name == "":
+			v.add(key+".name", "required")
+		case !ruleNameRE.MatchString(r.Name):
+			v.add(key+".name", "%q: lower case letters, digits, - and _ only", truncate(r.Name))
+		case names[r.Name]:
+			v.add(key+".name", "%q is used by another rule", r.Name)
+		}
+		names[r.Name] = true
+		if r.Scope == "" {
+			v.add(key+".scope", "required: asn, country or network")
+		} else if _, err := alerts.ParseGroup(r.Scope); err != nil {
+			v.add(key+".scope", "%q: must be asn, country or network", truncate(r.Scope))
+		}
+		if r.Window < time.Minute {
+			v.add(key+".window", "must be at least 1m, counts being per minute (got %s)", r.Window)
+		}
+		if r.MinConnections < 1 {
+			v.add(key+".min_connections", "must be at least 1")
+		}
+		if !(r.MinShare > 0 && r.MinShare <= 1) {
+			v.add(key+".min_share", "must be in (0,1]")
+		}
+	}
+	for i, w := range a.Webhooks {
+		key := fmt.Sprintf("alerts.webhooks[%d]", i)
+		if w.URL == "" {
+			v.add(key+".url", "required")
+		} else if err := checkURL(w.URL, "http", "https"); err != nil {
+			v.addErr(key+".url", err)
+		}
+		switch w.Format {
+		case "", "standard":
+			if w.Secret == "" && w.SecretFile == "" {
+				v.add(key+".secret", "required for format standard (Standard Webhooks signs every message): set secret or secret_file")
+			}
+		case "slack", "json":
+		default:
+			v.add(key+".format", "%q: must be standard, slack or json", truncate(w.Format))
+		}
+		v.exclusive(key+".secret", w.Secret, w.SecretFile)
+		if w.Secret != "" {
+			if err := checkWebhookSecret(w.Secret); err != nil {
+				v.addErr(key+".secret", err)
+			}
+		}
+	}
+}
+
+var ruleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// checkWebhookSecret checks a Standard Webhooks symmetric secret: "whsec_"
+// then base64 of 24 to 64 bytes ("Signing secret: Random. Between 24 bytes
+// (192 bits) and 64 bytes (512 bits)", "base64 encoded, prefixed with
+// whsec_", Standard Webhooks specification, "Signature scheme"). The
+// message never repeats the secret.
+func checkWebhookSecret(s string) error {
+	b64, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return errors.New("must start with whsec_ (a Standard Webhooks secret)")
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return errors.New("the part after whsec_ is not base64")
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return fmt.Errorf("decodes to %d bytes; Standard Webhooks wants 24 to 64 (try: echo whsec_$(openssl rand -base64 32))", len(key))
+	}
+	return nil
+}
+
+func (c *Config) validateDetection(v *validator) {
+	d := &c.Detection
+	if !(d.BannerMinConfidence >= 0 && d.BannerMinConfidence <= 1) {
+		v.add("detection.banner_min_confidence", "must be in [0,1]")
+	}
+	for i, p := range d.ProtectPaths {
+		if !strings.HasPrefix(p, "/") {
+			v.add(fmt.Sprintf("detection.protect_paths[%d]", i), "%q: a path starts with /", truncate(p))
+		}
+	}
+	for i, f := range d.SignatureFiles {
+		if f == "" {
+			v.add(fmt.Sprintf("detection.signature_files[%d]", i), "empty file name")
+		}
+	}
+	if d.ResponseHeader != "" && !isHeaderName(d.ResponseHeader) {
+		v.add("detection.response_header", "%q is not an HTTP header name", d.ResponseHeader)
+	}
+	if d.Banner.HelpURL != "" {
+		if err := checkURL(d.Banner.HelpURL, "https", "http"); err != nil {
+			v.addErr("detection.banner.help_url", err)
+		}
+	}
+}
+
+func (c *Config) validateLogging(v *validator) {
+	switch c.Logging.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		v.add("logging.level", "%q: must be debug, info, warn or error", truncate(c.Logging.Level))
+	}
+	switch c.Logging.Format {
+	case "", "text", "json":
+	default:
+		v.add("logging.format", "%q: must be text or json", truncate(c.Logging.Format))
+	}
+	v.positive("shutdown.timeout", c.Shutdown.Timeout)
+}
