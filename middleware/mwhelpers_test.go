@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
 	"github.com/mitmwatch/mitmwatch/internal/selfsigned"
@@ -247,3 +248,5 @@ func (b *mwLogBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func mwSleep() { time.Sleep(10 * time.Millisecond) }
