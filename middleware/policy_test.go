@@ -25,7 +25,7 @@ func TestProtectedPaths(t *testing.T) {
 		{"/account/settings/password", true},
 		{"/account", false},
 		{"/", false},
-		{"//login", true},         // double slash still reaches the login route in many routers
+		{"//login", true},          // double slash still reaches the login route in many routers
 		{"/static/../login", true}, // dot segments are cleaned
 		{"/./login/", true},
 		{"/Login", false}, // paths are case-sensitive

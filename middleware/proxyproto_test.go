@@ -24,7 +24,7 @@ func TestProxyProtocolListener(t *testing.T) {
 	tests := []struct {
 		name       string
 		trusted    string
-		version    byte // 0: no PROXY header
+		version    byte   // 0: no PROXY header
 		wantRemote string // "" when the connection must be refused
 		wantLog    string
 	}{
