@@ -3,9 +3,9 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"

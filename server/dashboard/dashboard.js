@@ -219,13 +219,13 @@
         ? el('span', {}, gradeBadge(r.top_product.grade), r.top_product.name)
         : el('span', { class: 'muted' }, r.intercepted ? 'not identified' : '—');
       const tr = el('tr', {},
-        el('td', {}, ccBadge(r.country), el('span', { class: 'muted' }, countryName(r.country))),
+        el('td', { class: 'nowrap' }, ccBadge(r.country)),
         el('td', { class: 'mono' }, asnText(r.asn)),
         el('td', { class: 'org', title: r.as_org || '' }, r.as_org || '—'),
         el('td', { class: 'num' }, num(r.browser)),
         el('td', { class: 'num' }, num(r.intercepted)),
         el('td', {}, shareBar(r.share)),
-        el('td', {}, prod));
+        el('td', { class: 'nowrap' }, prod));
       pickable(tr, { scope: 'network', key: r.key, label: (r.country || '??') + ' · ' + asnText(r.asn) + (r.as_org ? ' · ' + r.as_org : '') });
       tbody.append(tr);
     }
@@ -274,7 +274,7 @@
         : el('span', { class: 'muted' }, '—');
       const cls = f.verdict.startsWith('intercepted') ? 'intercepted' : 'unknown';
       tbody.append(el('tr', {},
-        el('td', { title: w.title }, w.text),
+        el('td', { class: 'nowrap', title: w.title }, w.text),
         el('td', { class: 'mono' }, f.ja4),
         el('td', { class: 'verdict ' + cls }, f.verdict),
         el('td', { class: 'num' }, num(f.intercepted + f.unknown)),
@@ -368,8 +368,6 @@
       root.append(svg('text', { class: 'tick', x: L - 6, y: y + 4, 'text-anchor': 'end' }, pct(f * maxShare)));
       root.append(svg('text', { class: 'tick', x: L + iw + 6, y: y + 4, 'text-anchor': 'start' }, num(Math.round(f * maxConn))));
     }
-    root.append(svg('text', { class: 'tick', x: 4, y: T + 2, 'text-anchor': 'start' }, 'share'));
-    root.append(svg('text', { class: 'tick', x: W - 4, y: T + 2, 'text-anchor': 'end' }, 'conns'));
 
     // Browser connections as bars (right axis).
     pts.forEach((p, i) => {
