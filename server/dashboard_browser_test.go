@@ -89,7 +89,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Trend · KZ · AS9198 · JSC Kazakhtelecom", // the top network is charted
-		"retrying",                                // alert delivery state
+		"retrying", // alert delivery state
 		"webhook:soc",
 		"t12d1209h2_d34a8e72043a_b39be8c56a14", // the new unknown fingerprint
 	} {
