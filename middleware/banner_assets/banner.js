@@ -1,8 +1,8 @@
 /*
  * mitmwatch interception warning: wires the close button. Served by the
  * middleware from its own path so that a strict Content-Security-Policy
- * (default-src 'self') allows it; it uses no eval and no innerHTML, so
- * Trusted Types policies do not block it either. Dismissal lasts for the
+ * (default-src 'self') allows it; it neither evaluates strings nor
+ * parses markup, so Trusted Types policies do not block it either. Dismissal lasts for the
  * browser tab (sessionStorage): the warning comes back in a new tab.
  */
 (function () {
