@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mitmwatch/mitmwatch/alerts"
 	"github.com/mitmwatch/mitmwatch/fingerprints"
@@ -562,14 +563,28 @@ func (d *dashboard) alerts(w http.ResponseWriter, r *http.Request) (any, error) 
 	return alertsResponse{Configured: true, Alerts: out}, nil
 }
 
-// deliveryURLPattern matches absolute http(s) URLs up to whitespace or a quote.
-var deliveryURLPattern = regexp.MustCompile(`(?i)\bhttps?://[^\s"'<>]+`)
+// deliveryURLPattern matches absolute http(s) URLs up to whitespace or a
+// quote. No \b: a word boundary sends Go's regexp to its slower engine,
+// and a scheme glued to a word is still a URL worth cutting.
+var deliveryURLPattern = regexp.MustCompile(`(?i)https?://[^\s"'<>]+`)
 
-// redactURLs cuts every URL in s to its scheme and host. Delivery errors
+// maxDeliveryError is how much of a delivery error the dashboard shows; a
+// sink's echoed response body can be long, and a person needs the start.
+const maxDeliveryError = 300
+
+// redactURLs cuts s to maxDeliveryError bytes and every URL in it to its
+// scheme and host. Delivery errors
 // from net/http quote the request URL, and a webhook URL (Slack's, most
 // Standard Webhooks endpoints) is itself the credential: it must not reach
 // a page that anyone with dashboard access can read.
 func redactURLs(s string) string {
+	if len(s) > maxDeliveryError {
+		cut := maxDeliveryError
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
 	return deliveryURLPattern.ReplaceAllStringFunc(s, func(u string) string {
 		scheme, rest, _ := strings.Cut(u, "://")
 		host, _, _ := strings.Cut(rest, "/")

@@ -382,6 +382,9 @@ func TestRedactURLs(t *testing.T) {
 		{"two_urls", "https://a.example/1 then http://b.example/2", "https://a.example/… then http://b.example/…"},
 		{"uppercase_scheme", "HTTPS://A.EXAMPLE/SECRET", "HTTPS://A.EXAMPLE/…"},
 		{"bare_host_kept", "https://a.example", "https://a.example/…"},
+		{"long_error_cut_before_a_url_secret", strings.Repeat("e", 290) + " https://h.example/SECRET", strings.Repeat("e", 290) + " https://h…/…"},
+		{"long_error_cut_inside_the_secret", strings.Repeat("e", 270) + " https://h.example/SECRET" + strings.Repeat("x", 50), strings.Repeat("e", 270) + " https://h.example/…"},
+		{"cut_on_a_rune_boundary", strings.Repeat("é", 200), strings.Repeat("é", 150) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
