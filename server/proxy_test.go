@@ -1,0 +1,334 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
+)
+
+// echoUpstream answers every request with the request's headers and Host
+// as JSON, and counts requests.
+type echoUpstream struct {
+	*httptest.Server
+	hits atomic.Int64
+}
+
+// echoed is what echoUpstream answers.
+type echoed struct {
+	Host   string      `json:"host"`
+	Path   string      `json:"path"`
+	Header http.Header `json:"header"`
+	Name   string      `json:"name"`
+}
+
+func newEchoUpstream(t testing.TB, name string) *echoUpstream {
+	t.Helper()
+	u := &echoUpstream{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.hits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(echoed{Host: r.Host, Path: r.URL.Path, Header: r.Header, Name: name})
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func decodeEcho(t *testing.T, body io.Reader) echoed {
+	t.Helper()
+	var e echoed
+	if err := json.NewDecoder(body).Decode(&e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func newTestProxy(t *testing.T, cfg ProxyConfig) *Proxy {
+	t.Helper()
+	p, err := NewProxy(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestProxyStripsClientSentMitmwatchHeaders(t *testing.T) {
+	up := newEchoUpstream(t, "a")
+	annotate := func(*http.Request) Annotation {
+		return Annotation{Detected: true, Verdict: fingerprints.OutcomeIntercepted, Product: "mitmproxy",
+			Confidence: 0.95, JA4: "t13d1516h2_8daaf6152771_02713d6af862", JA3: "0123456789abcdef0123456789abcdef",
+			Country: "KZ", ASN: 9198}
+	}
+	tests := []struct {
+		name     string
+		header   string // sent by the client
+		annotate bool
+		// want is the header the upstream must see ("" = absent), read
+		// under its canonical name.
+		wantName, want string
+	}{
+		{"forged_verdict_clean_replaced_by_ours", "Mitmwatch-Verdict", true, HeaderVerdict, "intercepted"},
+		{"forged_verdict_dropped_when_detection_off", "Mitmwatch-Verdict", false, HeaderVerdict, ""},
+		{"lowercase_forgery", "mitmwatch-verdict", false, HeaderVerdict, ""},
+		{"underscore_alias_read_by_cgi_upstreams", "Mitmwatch_Verdict", false, "Mitmwatch_verdict", ""},
+		{"mixed_case_underscore_alias", "MITMWATCH_COUNTRY", false, "Mitmwatch_country", ""},
+		{"forged_header_we_never_set", "Mitmwatch-Admin", true, "Mitmwatch-Admin", ""},
+		{"forged_country_replaced", "Mitmwatch-Country", true, HeaderCountry, "KZ"},
+		{"unrelated_header_kept", "X-Mitmwatch-Note", false, "X-Mitmwatch-Note", "clean"},
+		{"prefix_without_separator_kept", "Mitmwatchy", false, "Mitmwatchy", "clean"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := ProxyConfig{Upstreams: []string{up.URL}}
+			if tt.annotate {
+				cfg.Annotate = annotate
+			}
+			p := newTestProxy(t, cfg)
+			req := httptest.NewRequest("GET", "https://site.example/x", nil)
+			// Set the raw map key: net/http's server keeps a name it
+			// cannot canonicalise (underscores are canonicalised, but
+			// the point is what reaches the upstream) as sent.
+			req.Header[tt.header] = []string{"clean"}
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			got := decodeEcho(t, rec.Body).Header
+			if v := got.Values(tt.wantName); (tt.want == "" && len(v) != 0) || (tt.want != "" && (len(v) != 1 || v[0] != tt.want)) {
+				t.Errorf("upstream got %s = %q, want %q", tt.wantName, v, tt.want)
+			}
+			// The handler in front of the proxy (the middleware, the
+			// application) still sees what the client sent.
+			if req.Header[tt.header][0] != "clean" {
+				t.Error("the proxy modified the incoming request's headers")
+			}
+		})
+	}
+}
+
+func TestProxyAddsAnnotation(t *testing.T) {
+	up := newEchoUpstream(t, "a")
+	p := newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL + "/base"}, Annotate: func(*http.Request) Annotation {
+		return Annotation{Detected: true, Verdict: fingerprints.OutcomeIntercepted, Product: "Evil\r\nX-Injected: 1 Proxy ☃",
+			Confidence: 0.951, JA4: "t13d1516h2_8daaf6152771_02713d6af862", JA3: "0123456789abcdef0123456789abcdef", ASN: 0}
+	}})
+	req := httptest.NewRequest("GET", "https://site.example/x", nil)
+	req.RemoteAddr = "192.0.2.7:5555"
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, req)
+	e := decodeEcho(t, rec.Body)
+	want := map[string]string{
+		HeaderVerdict:      "intercepted",
+		HeaderConfidence:   "0.95",
+		HeaderJA4:          "t13d1516h2_8daaf6152771_02713d6af862",
+		HeaderJA3:          "0123456789abcdef0123456789abcdef",
+		HeaderCountry:      "ZZ",
+		HeaderASN:          "0",
+		HeaderProduct:      "Evil__X-Injected: 1 Proxy ___",
+		"X-Forwarded-For":  "192.0.2.7",
+		"X-Forwarded-Host": "site.example",
+	}
+	for k, v := range want {
+		if got := e.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if e.Header.Get("X-Injected") != "" {
+		t.Error("a CR LF in a product name injected a header")
+	}
+	if e.Host != "site.example" || e.Path != "/base/x" {
+		t.Errorf("upstream saw host %q path %q, want the client's host and /base/x", e.Host, e.Path)
+	}
+}
+
+func TestProxyRoundRobinSkipsDeadUpstream(t *testing.T) {
+	a, b := newEchoUpstream(t, "a"), newEchoUpstream(t, "b")
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // connections to it are refused
+	reg := prometheus.NewRegistry()
+	p := newTestProxy(t, ProxyConfig{Upstreams: []string{a.URL, deadURL, b.URL}, Registerer: reg})
+
+	seen := map[string]int{}
+	for range 9 {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest("GET", "https://site.example/", nil))
+		if rec.Code != 200 {
+			t.Fatalf("GET with a dead upstream in the list: status %d (a request without a body must be retried elsewhere)", rec.Code)
+		}
+		seen[decodeEcho(t, rec.Body).Name]++
+	}
+	if seen["a"] == 0 || seen["b"] == 0 {
+		t.Errorf("requests per upstream %v: want both live upstreams used", seen)
+	}
+	if n := certMetricValue(t, p.ejections); n != 1 {
+		t.Errorf("ejections = %v, want 1 (the dead upstream, skipped afterwards)", n)
+	}
+
+	// A request with a body is not retried (it may not be replayable),
+	// but the dead upstream is skipped now, so it lands on a live one.
+	for range 4 {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest("POST", "https://site.example/", strings.NewReader("body")))
+		if rec.Code != 200 {
+			t.Fatalf("POST while the dead upstream is skipped: status %d", rec.Code)
+		}
+	}
+}
+
+func TestProxyBadGateway(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	log := &syncBuffer{}
+	p := newTestProxy(t, ProxyConfig{Upstreams: []string{dead.URL}, Logger: newTestLogger(log)})
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest("GET", "https://site.example/", nil))
+	if rec.Code != http.StatusBadGateway || !strings.Contains(rec.Body.String(), "502 Bad Gateway") {
+		t.Errorf("got %d %q, want the 502 page", rec.Code, rec.Body)
+	}
+	if !strings.Contains(log.String(), "upstream failed") {
+		t.Errorf("502 not logged:\n%s", log)
+	}
+	if n := certMetricValue(t, p.errs); n != 1 {
+		t.Errorf("errors = %v, want 1", n)
+	}
+}
+
+func TestProxyStreamsResponses(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		<-release
+		io.WriteString(w, "second\n")
+	}))
+	defer up.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	front := httptest.NewServer(newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL}}))
+	defer front.Close()
+	resp, err := http.Get(front.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	// The first line arrives while the upstream still holds the rest: the
+	// proxy flushed it instead of buffering.
+	line, err := br.ReadString('\n')
+	if err != nil || line != "first\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	close(release)
+	rest, _ := io.ReadAll(br)
+	if string(rest) != "second\n" {
+		t.Errorf("rest %q", rest)
+	}
+}
+
+func TestProxyPassesWebSocketUpgrade(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "want an upgrade", 400)
+			return
+		}
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		brw.Flush()
+		// Echo one line, upper-cased, to prove bytes flow both ways.
+		line, _ := brw.ReadString('\n')
+		brw.WriteString(strings.ToUpper(line))
+		brw.Flush()
+	}))
+	defer up.Close()
+	front := httptest.NewServer(newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL}}))
+	defer front.Close()
+
+	c, err := net.Dial("tcp", front.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /ws HTTP/1.1\r\nHost: site.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", resp.StatusCode)
+	}
+	io.WriteString(c, "hello\n")
+	line, err := br.ReadString('\n')
+	if err != nil || line != "HELLO\n" {
+		t.Errorf("echo %q, %v", line, err)
+	}
+}
+
+func TestNewProxyRejectsBadUpstreams(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ups  []string
+	}{
+		{"none", nil},
+		{"no_scheme", []string{"127.0.0.1:8080"}},
+		{"ftp", []string{"ftp://example.test/"}},
+		{"credentials_in_url", []string{"http://user:pw@example.test/"}},
+		{"query", []string{"http://example.test/?a=1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewProxy(ProxyConfig{Upstreams: tt.ups}); !errors.Is(err, ErrUpstream) {
+				t.Errorf("err = %v, want ErrUpstream", err)
+			}
+		})
+	}
+}
+
+func TestHeaderSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"mitmproxy":              "mitmproxy",
+		" padded ":               "padded",
+		"a\r\nb":                 "a__b",
+		"Kaspersky ☃":            "Kaspersky ___",
+		strings.Repeat("x", 300): strings.Repeat("x", maxHeaderValue),
+	} {
+		if got := headerSafe(in); got != want {
+			t.Errorf("headerSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPickFailsOpenWhenAllUpstreamsAreDown(t *testing.T) {
+	p := newTestProxy(t, ProxyConfig{Upstreams: []string{"http://127.0.0.1:1", "http://127.0.0.1:2"}})
+	for _, u := range p.ups {
+		p.markDown(u, errors.New("test"))
+	}
+	seen := map[*upstream]bool{}
+	for range 4 {
+		seen[p.pick(nil)] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("with every upstream skipped, pick used %d of 2: want round robin over all", len(seen))
+	}
+}
