@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -122,6 +123,58 @@ type dashboard struct {
 	now    func() time.Time
 	// queryTimeout bounds each store or feed call of a request.
 	queryTimeout time.Duration
+
+	// countries caches the every-country query that totals, products
+	// and fingerprint counts come from: one dashboard refresh asks for it
+	// up to three times, and every analyst with the page open asks for
+	// the same windows, since windows are aligned on minutes.
+	countriesMu sync.Mutex
+	countries   map[[2]time.Time]countriesEntry
+}
+
+// countriesEntry is one cached every-country answer.
+type countriesEntry struct {
+	at   time.Time
+	rows []alerts.NetworkStats
+}
+
+// Limits of the every-country cache: answers are reused for countriesTTL
+// (under the page's 15 s refresh, so a refresh sees data at most that
+// old), and at most countriesCacheSize windows are kept.
+const (
+	countriesTTL       = 10 * time.Second
+	countriesCacheSize = 16
+)
+
+// allCountries returns Top over every country for [from, to), from the
+// cache when fresh. The rows are shared: callers must not modify them.
+func (d *dashboard) allCountries(ctx context.Context, from, to time.Time) ([]alerts.NetworkStats, error) {
+	key := [2]time.Time{from, to}
+	now := d.now()
+	d.countriesMu.Lock()
+	e, ok := d.countries[key]
+	d.countriesMu.Unlock()
+	if ok && now.Sub(e.at) < countriesTTL && !now.Before(e.at) {
+		return e.rows, nil
+	}
+	rows, err := d.store.Top(ctx, alerts.TopQuery{From: from, To: to, Group: alerts.GroupCountry, Limit: -1})
+	if err != nil {
+		return nil, err
+	}
+	d.countriesMu.Lock()
+	defer d.countriesMu.Unlock()
+	if d.countries == nil {
+		d.countries = make(map[[2]time.Time]countriesEntry)
+	}
+	for k, old := range d.countries {
+		if now.Sub(old.at) >= countriesTTL || now.Before(old.at) {
+			delete(d.countries, k)
+		}
+	}
+	if len(d.countries) < countriesCacheSize {
+		d.countries[key] = countriesEntry{at: now, rows: rows}
+	}
+	return rows, nil
 }
 
 // windowParam parses the window query parameter: a Go duration ("90m",
@@ -258,7 +311,7 @@ func (d *dashboard) top(w http.ResponseWriter, r *http.Request) (any, error) {
 	from, to := d.span(window)
 	// Every country, for the totals and the products: countries are few
 	// (about 250), so this row set is bounded whatever the traffic.
-	countries, err := d.store.Top(ctx, alerts.TopQuery{From: from, To: to, Group: alerts.GroupCountry, Limit: -1})
+	countries, err := d.allCountries(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +549,7 @@ func (d *dashboard) fingerprints(w http.ResponseWriter, r *http.Request) (any, e
 	}
 	// Connection counts per JA4 come from the country rows (bounded in
 	// number; they carry the per-JA4 counters of their networks).
-	countries, err := d.store.Top(ctx, alerts.TopQuery{From: from, To: to, Group: alerts.GroupCountry, Limit: -1})
+	countries, err := d.allCountries(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -465,5 +466,65 @@ func TestDashboardAssets(t *testing.T) {
 		if !strings.Contains(js, want) {
 			t.Errorf("dashboard.js lacks %q", want)
 		}
+	}
+}
+
+// countingStore counts Top calls per group.
+type countingStore struct {
+	alerts.Store
+	mu  sync.Mutex
+	top map[alerts.Group]int
+}
+
+func (s *countingStore) Top(ctx context.Context, q alerts.TopQuery) ([]alerts.NetworkStats, error) {
+	s.mu.Lock()
+	s.top[q.Group]++
+	s.mu.Unlock()
+	return s.Store.Top(ctx, q)
+}
+
+func (s *countingStore) calls(g alerts.Group) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.top[g]
+}
+
+func TestAllCountriesCachedAcrossRequests(t *testing.T) {
+	store := &countingStore{Store: kzFixture(t), top: map[alerts.Group]int{}}
+	now := testNow
+	a := newTestAdmin(t, AdminServerConfig{Store: store}, testNow)
+	a.dash.now = func() time.Time { return now }
+
+	// One page refresh, twice (two analysts).
+	for range 2 {
+		getJSON(t, a, "/api/top?scope=network", 200, nil)
+		getJSON(t, a, "/api/top?scope=country", 200, nil)
+	}
+	if got := store.calls(alerts.GroupCountry); got != 1 {
+		t.Errorf("every-country query ran %d times for one window, want 1", got)
+	}
+	if got := store.calls(alerts.GroupNetwork); got != 2 {
+		t.Errorf("network query ran %d times, want 2 (not cached)", got)
+	}
+	// Another window is another entry.
+	getJSON(t, a, "/api/top?window=6h", 200, nil)
+	if got := store.calls(alerts.GroupCountry); got != 2 {
+		t.Errorf("after a 6 h request: %d every-country queries, want 2", got)
+	}
+	// Past the TTL (same minute, so the same window) it is asked again,
+	// and the answer reflects new data.
+	now = testNow.Add(countriesTTL)
+	feed(t, store, testNow.Add(-time.Minute), alerts.Observation{Country: "FR", ASN: 3215, Browser: true, Verdict: alerts.VerdictClean}, 10)
+	var got topResponse
+	getJSON(t, a, "/api/top?scope=country", 200, &got)
+	if store.calls(alerts.GroupCountry) != 3 || got.Totals.Countries != 3 {
+		t.Errorf("after the TTL: %d queries, %d countries; want a fresh answer with FR", store.calls(alerts.GroupCountry), got.Totals.Countries)
+	}
+	// A clock stepped back (same minute, same window) does not serve an
+	// entry from its future forever.
+	now = testNow.Add(-25 * time.Second)
+	getJSON(t, a, "/api/top?scope=country", 200, nil)
+	if store.calls(alerts.GroupCountry) != 4 {
+		t.Error("entry from the future served")
 	}
 }
