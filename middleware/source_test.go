@@ -232,3 +232,27 @@ func TestUpstreamJA3String(t *testing.T) {
 		t.Errorf("%+v", got)
 	}
 }
+
+func TestVersionNames(t *testing.T) {
+	for _, tt := range []struct {
+		v    uint16
+		want string
+	}{
+		{0x0304, "TLS 1.3"},
+		{0x0301, "TLS 1.0"},
+		{0x0300, "SSLv3"},
+		{0, ""},
+	} {
+		if got := versionName(tt.v); got != tt.want {
+			t.Errorf("versionName(%#04x) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+	if got := versionName(0x7f1c); !strings.HasPrefix(got, "0x") {
+		t.Errorf("unknown version named %q, want a hex form", got)
+	}
+	for ja4, want := range map[string]string{"t13d1516h2_x": "TLS 1.3", "t12i0000": "TLS 1.2", "ts3d": "SSLv3", "t9": "", "q00d": ""} {
+		if got := ja4VersionName(ja4); got != want {
+			t.Errorf("ja4VersionName(%q) = %q, want %q", ja4, got, want)
+		}
+	}
+}

@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
 	"github.com/mitmwatch/mitmwatch/internal/selfsigned"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // DefaultDemoListen is the demo's default address: loopback only, since the
@@ -20,8 +22,9 @@ import (
 const DefaultDemoListen = "127.0.0.1:8443"
 
 // WellKnownPath is the path of the JSON endpoint that tells a visitor their
-// own fingerprints (and, with detection, whether they are intercepted).
-const WellKnownPath = "/.well-known/tls-interception"
+// own fingerprints and whether they are intercepted: the middleware's
+// endpoint ([middleware.DefaultEndpointPath]).
+const WellKnownPath = middleware.DefaultEndpointPath
 
 // DemoConfig configures [RunDemo]. The zero value is ready to use: it
 // serves https://127.0.0.1:8443/ with the cached self-signed certificate.
@@ -41,19 +44,27 @@ type DemoConfig struct {
 }
 
 // RunDemo serves the demo until ctx is cancelled, then shuts down
-// gracefully and returns nil. Its page / shows the visitor's fingerprints
-// and [WellKnownPath] returns them as JSON (see [NewDemoHandler]).
+// gracefully and returns nil. The page / goes through the detection
+// middleware with its warning banner on, so a visitor coming through an
+// interceptor sees the banner above the verdict; [WellKnownPath] is the
+// middleware's verdict endpoint (see [NewDemoHandler] for the page).
 func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	logger := orDiscard(cfg.Logger)
 	ln, err := listen(ctx, cfg.Listener, cfg.Listen, DefaultDemoListen)
 	if err != nil {
 		return err
 	}
-	h, err := NewDemoHandler(logger)
+	page, err := NewDemoHandler(logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	mw, err := middleware.New(middleware.Config{Logger: logger})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("server: demo detection: %w", err)
+	}
+	h := mw(page)
 	cert, err := selfsigned.LoadOrCreate(cfg.CertDir)
 	if err != nil {
 		ln.Close()
@@ -74,18 +85,32 @@ var demoHTML string
 // demoPage is what demo.html renders.
 type demoPage struct {
 	Report
-	// Heading is the verdict placeholder until detection lands.
-	Heading string
+	// Heading says the verdict in words; Class styles it.
+	Heading, Class string
+	// Outcome is "intercepted", "clean", "spoofed" or "unknown";
+	// Detected is false when no middleware judged the connection.
+	Outcome  string
+	Detected bool
+	// Confidence is the verdict's confidence with two decimals.
+	Confidence string
+	// Grade is the interceptor's grade ("" when not graded).
+	Grade string
+	// Reasons are the verdict's sentences.
+	Reasons []string
+	// Client describes what the User-Agent claims ("chromium 156, browser").
+	Client string
 	// JSONPath links to the endpoint.
 	JSONPath string
 }
 
-// NewDemoHandler returns the demo's HTTP handler: GET / renders the
-// visitor's fingerprints as HTML, GET [WellKnownPath] returns them as a
-// JSON [Report]; other paths are 404. It reads the ClientHello with
-// [fingerprints.ClientHelloFromContext], so the server must capture it
-// (fingerprints.Listener and fingerprints.ConnContext); without a capture
-// the report carries an error instead of fingerprints. A nil logger
+// NewDemoHandler returns the demo's page handler: GET / renders the
+// visitor's verdict and fingerprints as HTML, GET [WellKnownPath] returns
+// them as a JSON [Report]; other paths are 404. Put the detection
+// middleware in front (as [RunDemo] does): the page then shows its
+// verdict, the middleware answers [WellKnownPath] itself and adds the
+// banner. Without the middleware the page and the endpoint show the
+// fingerprints from [fingerprints.ClientHelloFromContext] with verdict
+// "unknown" (and an error when nothing was captured). A nil logger
 // discards.
 func NewDemoHandler(logger *slog.Logger) (http.Handler, error) {
 	tmpl, err := template.New("demo").Parse(demoHTML)
@@ -104,10 +129,14 @@ type demo struct {
 	logger *slog.Logger
 }
 
-// requestReport is the report for the connection r arrived on.
-func requestReport(r *http.Request) Report {
+// requestReport is the report for the connection r arrived on: the
+// middleware's verdict when it ran, else the fingerprints alone.
+func requestReport(r *http.Request) (Report, bool) {
+	if v, ok := middleware.FromContext(r.Context()); ok {
+		return Report{Verdict: v}, true
+	}
 	h, err := fingerprints.ClientHelloFromContext(r.Context())
-	return NewReport(h, err, r.UserAgent())
+	return NewReport(h, err, r.UserAgent()), false
 }
 
 // noStore marks a response as private to this connection: the fingerprint
@@ -121,7 +150,8 @@ func noStore(w http.ResponseWriter) {
 }
 
 func (d *demo) endpoint(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, requestReport(r), d.logger)
+	rep, _ := requestReport(r)
+	writeJSON(w, rep, d.logger)
 }
 
 // writeJSON writes v as an indented JSON response that must not be cached.
@@ -137,23 +167,67 @@ func writeJSON(w http.ResponseWriter, v any, logger *slog.Logger) {
 	w.Write(append(body, '\n'))
 }
 
+// newDemoPage describes rep for the template.
+func newDemoPage(rep Report, detected bool) demoPage {
+	v := rep.Verdict.Verdict
+	p := demoPage{
+		Report:     rep,
+		Outcome:    v.Verdict.String(),
+		Detected:   detected,
+		Confidence: strconv.FormatFloat(v.Confidence, 'f', 2, 64),
+		Grade:      v.Grade.String(),
+		Reasons:    v.Reasons.Strings(),
+		JSONPath:   WellKnownPath,
+	}
+	c := v.Client
+	p.Client = c.Family.String()
+	if c.Product != "" {
+		p.Client = c.Product
+	}
+	if c.Version != 0 {
+		p.Client += " " + strconv.Itoa(c.Version)
+	}
+	switch {
+	case c.Bot:
+		p.Client += ", automation or crawler"
+	case c.Browser:
+		p.Client += ", browser"
+	default:
+		p.Client += ", not a browser"
+	}
+	switch v.Verdict {
+	case fingerprints.OutcomeIntercepted:
+		p.Heading, p.Class = "Your connection is intercepted", "bad"
+		if v.Product != "" {
+			p.Heading += " by " + v.Product
+		}
+	case fingerprints.OutcomeClean:
+		p.Heading, p.Class = "Your connection is not intercepted", "good"
+	case fingerprints.OutcomeSpoofed:
+		p.Heading, p.Class = "This client is not the browser it claims to be", "warn"
+	default:
+		p.Heading, p.Class = "No verdict for this connection", "warn"
+	}
+	if !detected {
+		p.Heading, p.Class = "Fingerprinted", "warn"
+	}
+	return p
+}
+
 func (d *demo) page(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
-	err := d.tmpl.Execute(&buf, demoPage{
-		Report:   requestReport(r),
-		Heading:  "Fingerprinted",
-		JSONPath: WellKnownPath,
-	})
+	err := d.tmpl.Execute(&buf, newDemoPage(requestReport(r)))
 	if err != nil {
 		d.logger.Error("server: render demo page", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	noStore(w)
-	// Everything is inline and nothing is scripted: forbid the rest, so
+	// The page's own style is inline and it has no script; the banner's
+	// stylesheet and script come from this origin. Forbid the rest, so
 	// that even a value that escaped escaping could not load or run code.
 	w.Header().Set("Content-Security-Policy",
-		"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+		"default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Write(buf.Bytes())
 }

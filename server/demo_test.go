@@ -70,6 +70,8 @@ func TestDemoEndpoint(t *testing.T) {
 				"ja3": fps.JA3, "ja3_hash": fps.JA3Hash, "ja3n": fps.JA3N,
 				"ja4": fps.JA4, "ja4_r": fps.JA4R,
 				"tls_version": "TLS 1.3", "sni": "localhost", "user_agent": ua,
+				// The middleware's endpoint: judged from the capture.
+				"verdict": "clean", "source": "listener", "country": "ZZ",
 			}
 			for k, v := range want {
 				if v == "" {
@@ -109,7 +111,10 @@ func TestDemoPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := string(body)
-	for _, s := range []string{fps.JA4, fps.JA4R, fps.JA3Hash, fps.JA3NHash, "TLS 1.3", WellKnownPath, "&lt;script&gt;"} {
+	// Go's TLS under a User-Agent that names no browser: an honest
+	// program, judged clean, with the reason listed.
+	for _, s := range []string{fps.JA4, fps.JA4R, fps.JA3Hash, fps.JA3NHash, "TLS 1.3", WellKnownPath, "&lt;script&gt;",
+		`data-verdict="clean"`, "Your connection is not intercepted", fingerprints.ReasonNotABrowser.String(), "not a browser"} {
 		if !strings.Contains(page, s) {
 			t.Errorf("page lacks %q", s)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
 	"github.com/mitmwatch/mitmwatch/internal/selfsigned"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // DefaultFingerprintListen is the default address of `mitmwatch
@@ -88,12 +89,23 @@ func RunFingerprint(ctx context.Context, cfg FingerprintConfig) error {
 		return fmt.Errorf("server: fingerprint certificate: %w", err)
 	}
 
+	// The middleware judges each connection for its line; the command
+	// answers every path itself and injects nothing.
+	mw, err := middleware.New(middleware.Config{
+		Banner:          middleware.BannerConfig{Disabled: true},
+		DisableEndpoint: true,
+		Logger:          logger,
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("server: fingerprint detection: %w", err)
+	}
 	rec := newConnRecorder(out, cfg.SaveDir, logger)
 	err = serveTLS(ctx, tlsService{
 		name:      "fingerprint",
 		ln:        ln,
 		cert:      cert,
-		handler:   http.HandlerFunc(rec.serveHTTP),
+		handler:   mw(http.HandlerFunc(rec.serveHTTP)),
 		logger:    logger,
 		capture:   fingerprints.ListenerConfig{OnHello: rec.onHello},
 		connState: rec.connState,
@@ -158,12 +170,18 @@ func (r *connRecorder) onHello(c *fingerprints.Conn, h *fingerprints.ClientHello
 // request only) and answers with the report.
 func (r *connRecorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	c, _ := fingerprints.ConnFromContext(req.Context())
+	v, judged := middleware.FromContext(req.Context())
 	r.mu.Lock()
 	p := r.pending[c]
 	var rep Report
 	if p != nil {
 		if !p.done {
 			p.report.UserAgent = req.UserAgent()
+			if judged {
+				// The verdict for the first request, on the hello
+				// the line already describes.
+				p.report.Verdict = v
+			}
 		}
 		r.flushLocked(p)
 		rep = p.report
@@ -172,7 +190,7 @@ func (r *connRecorder) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	if p == nil {
 		// No hello was reported for this connection: say so rather
 		// than inventing one.
-		rep = requestReport(req)
+		rep, _ = requestReport(req)
 	}
 	writeJSON(w, rep, r.logger)
 }

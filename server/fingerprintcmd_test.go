@@ -77,6 +77,11 @@ func TestFingerprintLinePerConnection(t *testing.T) {
 	if line.UserAgent != ua || line.SNI != "localhost" || line.TLSVersion != "TLS 1.3" || line.Error != "" {
 		t.Errorf("line ua %q sni %q version %q error %q", line.UserAgent, line.SNI, line.TLSVersion, line.Error)
 	}
+	// The line carries the verdict for the first request (Go's TLS under
+	// a tool's User-Agent: an honest program).
+	if line.Verdict.Verdict.Verdict != fingerprints.OutcomeClean || line.Source != "listener" || !line.Reasons.Has(fingerprints.ReasonNotABrowser) {
+		t.Errorf("line verdict %v source %q reasons %v", line.Verdict.Verdict.Verdict, line.Source, line.Reasons.Strings())
+	}
 	if line.Time == nil || line.RemoteAddr == "" {
 		t.Errorf("line lacks time (%v) or remote address (%q)", line.Time, line.RemoteAddr)
 	}

@@ -1,38 +1,25 @@
 package server
 
 import (
-	"crypto/tls"
 	"fmt"
 	"time"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // Report is what mitmwatch tells about one connection: the JSON body of
 // GET /.well-known/tls-interception and each line of `mitmwatch
 // fingerprint`.
 //
-// The embedded [fingerprints.Fingerprints] contributes ja3, ja3_hash, ja3n,
-// ja3n_hash, ja4, ja4_r, ja4_o and ja4_ro. New fields (the detection
-// verdict: verdict, product, kind, confidence, grade, reasons, client) are
-// added as further tagged fields; consumers must ignore names they do not
-// know.
+// It is the middleware's [middleware.Verdict] (verdict, product, vendor,
+// kind, confidence, grade, reasons, client, stack; ja3, ja3_hash, ja3n,
+// ja3n_hash, ja4, ja4_r, ja4_o, ja4_ro; tls_version, alpn, sni,
+// user_agent; country, asn, as_org; source, error), so that the demo's
+// endpoint and the middleware's are one shape, plus the fields only the
+// fingerprint command fills. Consumers must ignore names they do not know.
 type Report struct {
-	fingerprints.Fingerprints
-
-	// TLSVersion is the highest version the client offers
-	// ([fingerprints.ClientHello.MaxVersion]) by name, "TLS 1.3"; not the
-	// negotiated one, which an interceptor can change.
-	TLSVersion string `json:"tls_version"`
-	// ALPN lists the offered application protocols in wire order; [] when
-	// none (never null).
-	ALPN []string `json:"alpn"`
-	// SNI is the server_name the client asked for, "" when absent (as when
-	// connecting to an IP address).
-	SNI string `json:"sni"`
-	// UserAgent is the User-Agent header of the request, "" when the
-	// connection made no request.
-	UserAgent string `json:"user_agent"`
+	middleware.Verdict
 
 	// Time is when the ClientHello was captured (fingerprint command only).
 	Time *time.Time `json:"time,omitempty"`
@@ -43,10 +30,6 @@ type Report struct {
 	// SavedAs is the path of the saved .hex file (fingerprint command with
 	// --save only).
 	SavedAs string `json:"saved_as,omitempty"`
-
-	// Error says why there are no fingerprints: no ClientHello was captured
-	// for the connection, or it did not parse. Empty on success.
-	Error string `json:"error,omitempty"`
 }
 
 // Parsed is the detail of a ClientHello for an operator building a
@@ -75,25 +58,14 @@ type Parsed struct {
 }
 
 // NewReport builds the report for a hello and the request that came over
-// its connection. herr is the error from
+// its connection, before any classification: the fingerprints and what the
+// hello offers ([middleware.Describe]), the User-Agent, and verdict
+// "unknown". herr is the error from
 // [fingerprints.ClientHelloFromContext] or the capture; when it is non-nil
 // or h is nil only UserAgent and Error are set.
 func NewReport(h *fingerprints.ClientHello, herr error, userAgent string) Report {
-	r := Report{UserAgent: userAgent, ALPN: []string{}}
-	switch {
-	case herr != nil:
-		r.Error = herr.Error()
-		return r
-	case h == nil:
-		r.Error = "server: no ClientHello captured for this connection"
-		return r
-	}
-	r.Fingerprints = h.Fingerprints()
-	r.TLSVersion = versionName(h.MaxVersion())
-	if len(h.ALPN) > 0 {
-		r.ALPN = append(r.ALPN, h.ALPN...)
-	}
-	r.SNI = h.ServerName
+	r := Report{Verdict: middleware.Describe(h, herr)}
+	r.UserAgent = userAgent
 	return r
 }
 
@@ -122,15 +94,6 @@ func NewParsed(h *fingerprints.ClientHello) *Parsed {
 		p.Extensions[i] = hex16(e.Type)
 	}
 	return p
-}
-
-// versionName names a TLS version: "TLS 1.3", "SSLv3", or "0x…" for a
-// value crypto/tls does not know.
-func versionName(v uint16) string {
-	if v == 0 {
-		return ""
-	}
-	return tls.VersionName(v)
 }
 
 func hex16(v uint16) string { return fmt.Sprintf("0x%04x", v) }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // goClientHello returns the record-framed ClientHello crypto/tls sends with
@@ -47,34 +48,42 @@ func TestNewReport(t *testing.T) {
 	withSNI := parsedHello(t, &tls.Config{ServerName: "example.com", NextProtos: []string{"h2", "http/1.1"}})
 	byIP := parsedHello(t, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12})
 
+	type fields struct {
+		TLSVersion string
+		ALPN       []string
+		SNI        string
+		UserAgent  string
+		Source     middleware.Source
+		Error      string
+	}
 	tests := []struct {
 		name    string
 		hello   *fingerprints.ClientHello
 		err     error
-		want    Report // fields other than Fingerprints
+		want    fields
 		wantFPs bool
 	}{
 		{
 			name:    "tls13_hello_with_sni_and_alpn_reports_offered_values",
 			hello:   withSNI,
-			want:    Report{TLSVersion: "TLS 1.3", ALPN: []string{"h2", "http/1.1"}, SNI: "example.com", UserAgent: "ua"},
+			want:    fields{TLSVersion: "TLS 1.3", ALPN: []string{"h2", "http/1.1"}, SNI: "example.com", UserAgent: "ua", Source: middleware.SourceListener},
 			wantFPs: true,
 		},
 		{
 			name:    "tls12_only_hello_without_sni_has_empty_alpn_list_not_null",
 			hello:   byIP,
-			want:    Report{TLSVersion: "TLS 1.2", ALPN: []string{}, UserAgent: "ua"},
+			want:    fields{TLSVersion: "TLS 1.2", ALPN: []string{}, UserAgent: "ua", Source: middleware.SourceListener},
 			wantFPs: true,
 		},
 		{
 			name:  "capture_error_is_reported_without_fingerprints",
 			err:   fmt.Errorf("capture: %w", fingerprints.ErrMalformed),
-			want:  Report{ALPN: []string{}, UserAgent: "ua", Error: "capture: " + fingerprints.ErrMalformed.Error()},
+			want:  fields{ALPN: []string{}, UserAgent: "ua", Source: middleware.SourceNone, Error: "capture: " + fingerprints.ErrMalformed.Error()},
 			hello: withSNI, // ignored when err is set
 		},
 		{
 			name: "missing_hello_is_an_error_not_an_empty_success",
-			want: Report{ALPN: []string{}, UserAgent: "ua", Error: "server: no ClientHello captured for this connection"},
+			want: fields{ALPN: []string{}, UserAgent: "ua", Source: middleware.SourceNone, Error: middleware.ErrNoFingerprint.Error()},
 		},
 	}
 	for _, tt := range tests {
@@ -90,11 +99,15 @@ func TestNewReport(t *testing.T) {
 			} else if got.Fingerprints != (fingerprints.Fingerprints{}) {
 				t.Errorf("fingerprints %+v, want none", got.Fingerprints)
 			}
-			got.Fingerprints = fingerprints.Fingerprints{}
-			gotJSON, _ := json.Marshal(got)
+			f := fields{got.TLSVersion, got.ALPN, got.SNI, got.UserAgent, got.Source, got.Error}
+			gotJSON, _ := json.Marshal(f)
 			wantJSON, _ := json.Marshal(tt.want)
 			if string(gotJSON) != string(wantJSON) {
 				t.Errorf("report\n got %s\nwant %s", gotJSON, wantJSON)
+			}
+			// Before classification: no verdict is claimed.
+			if got.Verdict.Verdict.Verdict != fingerprints.OutcomeUnknown || got.Country != middleware.UnknownCountry {
+				t.Errorf("verdict %v country %q", got.Verdict.Verdict.Verdict, got.Country)
 			}
 		})
 	}
@@ -111,7 +124,7 @@ func TestReportJSONNames(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"ja3", "ja3_hash", "ja3n", "ja4", "ja4_r", "tls_version", "sni", "user_agent"} {
+	for _, k := range []string{"ja3", "ja3_hash", "ja3n", "ja4", "ja4_r", "tls_version", "sni", "user_agent", "verdict", "source", "country"} {
 		if s, ok := m[k].(string); !ok || s == "" {
 			t.Errorf("%q is %#v, want a non-empty string", k, m[k])
 		}
@@ -149,24 +162,5 @@ func TestNewParsed(t *testing.T) {
 	// Byte lists are numbers, not base64 strings.
 	if !strings.Contains(string(b), `"compression_methods":[0]`) {
 		t.Errorf("compression methods not a number list: %s", b)
-	}
-}
-
-func TestVersionName(t *testing.T) {
-	for _, tt := range []struct {
-		v    uint16
-		want string
-	}{
-		{tls.VersionTLS13, "TLS 1.3"},
-		{tls.VersionTLS10, "TLS 1.0"},
-		{0x0300, "SSLv3"},
-		{0, ""},
-	} {
-		if got := versionName(tt.v); got != tt.want {
-			t.Errorf("versionName(%#04x) = %q, want %q", tt.v, got, tt.want)
-		}
-	}
-	if got := versionName(0x7f1c); !strings.HasPrefix(got, "0x") {
-		t.Errorf("unknown version named %q, want a hex form", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // Timeouts of the demo and fingerprint servers. They bound what one slow or
@@ -56,7 +57,9 @@ func serveTLS(ctx context.Context, s tlsService) error {
 			// (Go's server default floor is TLS 1.2 since Go 1.22).
 			MinVersion: tls.VersionTLS10,
 		},
-		ConnContext:       fingerprints.ConnContext,
+		// The middleware's ConnContext includes fingerprints.ConnContext
+		// and adds its per-connection verdict cache.
+		ConnContext:       middleware.ConnContext,
 		ConnState:         s.connState,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
