@@ -104,6 +104,14 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Error("the chart has no share line")
 	}
 
+	// A link to one country over 6 hours (what the page writes into its
+	// address bar when an analyst picks a row) opens on that chart.
+	dom = runChromium(t, chromium, "--virtual-time-budget=5000", "--dump-dom", pageURL+"#w=6h&scope=country&key=KZ&label=Kazakhstan")
+	text = visibleText(dom)
+	if !strings.Contains(text, "Trend · Kazakhstan") || !strings.Contains(text, "Intercepted share · last 6 hours") {
+		t.Errorf("the #w=6h&scope=country&key=KZ link did not open the Kazakhstan chart over 6 hours:\n%s", text)
+	}
+
 	dir := os.Getenv("MITMWATCH_ARTIFACTS")
 	if dir == "" {
 		dir = t.TempDir()

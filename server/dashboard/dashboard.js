@@ -178,6 +178,7 @@
     const w = WINDOWS[state.window];
     const kShare = $('kpi-share');
     kShare.className = 'kpi';
+    $('share-label').textContent = 'Intercepted share · ' + w.replace(/^the /, '');
     $('share').textContent = t.browser ? pct(t.share) : '–';
     if (!t.browser) {
       $('share-detail').textContent = 'No browser connections in ' + w;
