@@ -59,6 +59,7 @@ var errUsage = errors.New("usage error")
 func commands() []command {
 	return []command{
 		{name: "demo", summary: "serve the demo page on https://127.0.0.1:8443/ (default)", run: runDemo},
+		{name: "serve", summary: "the edge server: TLS, detection, reverse proxy, admin (serve --config FILE)", run: runServe},
 		{name: "fingerprint", summary: "print one JSON line per TLS connection (learn your proxy's signature)", run: runFingerprint},
 		{name: "eval", summary: "classify a labelled corpus and print the confusion matrix", run: runEval},
 		{name: "config", summary: "check a configuration file: config check FILE (prints it, secrets redacted)", run: runConfig},

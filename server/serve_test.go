@@ -1,0 +1,374 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mitmwatch/mitmwatch/alerts"
+	"github.com/mitmwatch/mitmwatch/fingerprints"
+)
+
+// chromeUA is a person's Chromium, as the classifier knows it.
+const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+
+// edgeFixture is an Edge under test, served in process on loopback.
+type edgeFixture struct {
+	edge *Edge
+	addr string
+	pool *x509.CertPool
+	a, b testPair // a.example.test (the default) and b.example.test
+	log  *syncBuffer
+	// stop cancels Run and returns its error (idempotent).
+	stop func() error
+}
+
+// startEdge serves an Edge with two certificates, loopback placed in
+// KZ / AS9198 and the admin listener off; edit changes the configuration
+// before it is validated.
+func startEdge(t *testing.T, opts ServeOptions, edit func(*Config)) *edgeFixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &edgeFixture{log: &syncBuffer{}}
+	f.a = writeCertPair(t, dir, "a", "a.example.test")
+	f.b = writeCertPair(t, dir, "b", "b.example.test")
+	f.pool = x509.NewCertPool()
+	f.pool.AddCert(f.a.leaf)
+	f.pool.AddCert(f.b.leaf)
+
+	cfg := DefaultConfig()
+	cfg.Admin.Listen = ""
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = f.a.CertFile, f.a.KeyFile
+	cfg.TLS.Certificates = []CertificateFiles{{CertFile: f.b.CertFile, KeyFile: f.b.KeyFile}}
+	cfg.Geo.Static = []StaticGeo{{CIDR: netip.MustParsePrefix("127.0.0.0/8"), Country: "KZ", ASN: 9198, Org: "JSC Kazakhtelecom"}}
+	cfg.Shutdown.Timeout = 20 * time.Second
+	if edit != nil {
+		edit(cfg)
+	}
+	opts.Listener = loopback(t)
+	opts.Logger = newTestLogger(f.log)
+	e, err := NewEdge(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.edge, f.addr = e, e.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	f.stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := f.stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return f
+}
+
+// client returns an HTTPS client for the edge that sends SNI sni, trusts
+// the fixture's certificates, speaks HTTP/2 if h2 (else HTTP/1.1), and
+// records each connection's ClientHello.
+func (f *edgeFixture) client(t *testing.T, sni string, h2 bool) *testClient {
+	t.Helper()
+	tc := newTestClient(t, f.addr, f.pool, h2)
+	tc.Transport.(*http.Transport).TLSClientConfig.ServerName = sni
+	return tc
+}
+
+// do sends req through tc and returns the response with its body read.
+func (tc *testClient) do(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := tc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// lastHello is the ClientHello of the connection dialled last.
+func (tc *testClient) lastHello(t *testing.T) []byte {
+	t.Helper()
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.conns) == 0 {
+		t.Fatal("no connection dialled")
+	}
+	return tc.conns[len(tc.conns)-1].hello()
+}
+
+func TestServeProxiesWithVerdictHeaders(t *testing.T) {
+	up := newEchoUpstream(t, "up")
+	f := startEdge(t, ServeOptions{}, func(c *Config) { c.Upstream = up.URL })
+	for _, tt := range []struct {
+		name      string
+		h2        bool
+		wantProto int
+	}{
+		{"http1", false, 1},
+		{"http2", true, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := f.client(t, "a.example.test", tt.h2)
+			req, _ := http.NewRequest("GET", "https://a.example.test/app/page?q=1", nil)
+			req.Header.Set("User-Agent", chromeUA)
+			// A client speaking for mitmwatch, three ways.
+			req.Header.Set("Mitmwatch-Verdict", "clean")
+			req.Header["mitmwatch_verdict"] = []string{"clean"}
+			req.Header.Set("Mitmwatch-Country", "US")
+			resp, body := tc.do(t, req)
+			if resp.StatusCode != 200 || resp.ProtoMajor != tt.wantProto {
+				t.Fatalf("status %d proto %s: %s", resp.StatusCode, resp.Proto, body)
+			}
+			got := decodeEcho(t, bytes.NewReader(body))
+			_, fps, err := fingerprints.Fingerprint(tc.lastHello(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{
+				// Go's TLS stack under Chrome's User-Agent.
+				HeaderVerdict:       "spoofed",
+				HeaderJA4:           fps.JA4,
+				HeaderJA3:           fps.JA3Hash,
+				HeaderCountry:       "KZ",
+				HeaderASN:           "9198",
+				"X-Forwarded-For":   "127.0.0.1",
+				"X-Forwarded-Proto": "https",
+			}
+			for k, v := range want {
+				if g := got.Header.Values(k); len(g) != 1 || g[0] != v {
+					t.Errorf("upstream got %s = %q, want [%q]", k, g, v)
+				}
+			}
+			if c, err := strconv.ParseFloat(got.Header.Get(HeaderConfidence), 64); err != nil || c <= 0 || c > 1 {
+				t.Errorf("%s = %q", HeaderConfidence, got.Header.Get(HeaderConfidence))
+			}
+			if v := got.Header.Values("Mitmwatch_verdict"); len(v) != 0 {
+				t.Errorf("the underscore alias reached the upstream: %q", v)
+			}
+			if got.Path != "/app/page" || got.Host != "a.example.test" {
+				t.Errorf("upstream saw %s%s", got.Host, got.Path)
+			}
+		})
+	}
+}
+
+func TestServeChoosesCertificateBySNI(t *testing.T) {
+	f := startEdge(t, ServeOptions{}, nil)
+	for _, tt := range []struct {
+		name, sni string
+		want      *testPair
+	}{
+		{"first_name", "a.example.test", &f.a},
+		{"second_certificate", "b.example.test", &f.b},
+		{"no_sni_gets_the_default", "", &f.a},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := edgeLeaf(t, f.addr, tt.sni); !bytes.Equal(got.Raw, tt.want.leaf.Raw) {
+				t.Errorf("served %v, want %v", got.DNSNames, tt.want.leaf.DNSNames)
+			}
+		})
+	}
+}
+
+// edgeLeaf handshakes with addr and returns the certificate it presents.
+func edgeLeaf(t *testing.T, addr, sni string) *x509.Certificate {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: sni, InsecureSkipVerify: true}) // compared byte for byte
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0]
+}
+
+func TestServeReloadsReplacedCertificate(t *testing.T) {
+	f := startEdge(t, ServeOptions{}, nil)
+	if got := edgeLeaf(t, f.addr, "b.example.test"); !bytes.Equal(got.Raw, f.b.leaf.Raw) {
+		t.Fatal("not serving b's first certificate")
+	}
+	b2 := writeCertPair(t, filepath.Dir(f.b.CertFile), "b", "b.example.test")
+	if err := f.edge.Reload(); err != nil { // what SIGHUP does; the poller would too
+		t.Fatal(err)
+	}
+	if got := edgeLeaf(t, f.addr, "b.example.test"); !bytes.Equal(got.Raw, b2.leaf.Raw) {
+		t.Fatal("after replacing b's files and reloading, the old certificate is still served")
+	}
+	if !strings.Contains(f.log.String(), "certificate reloaded") {
+		t.Errorf("reload not logged:\n%s", f.log)
+	}
+}
+
+func TestServeGracefulShutdownDrainsAndFlushes(t *testing.T) {
+	up, arrived, release := newSlowUpstream(t)
+	f := startEdge(t, ServeOptions{}, func(c *Config) { c.Upstream = up.URL })
+
+	tc := f.client(t, "a.example.test", true)
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", "https://a.example.test/slow", nil)
+		req.Header.Set("User-Agent", chromeUA)
+		resp, err := tc.Do(req)
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- result{resp.StatusCode, string(b), err}
+	}()
+	<-arrived // the request is in flight at the upstream
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- f.stop() }()
+	// Shutdown closes the listener first: wait for that (bounded), then
+	// check that Run is still draining the request.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", f.addr, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts after shutdown began")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("Run returned (%v) while a request was in flight", err)
+	default:
+	}
+	release()
+	r := <-res
+	if r.err != nil || r.status != 200 || r.body != "slow done" {
+		t.Fatalf("in-flight request: %d %q %v, want 200 \"slow done\"", r.status, r.body, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	// The recorder's aggregates reached the store before Run returned.
+	now := time.Now()
+	rows, err := f.edge.store.Top(context.Background(), alerts.TopQuery{From: now.Add(-time.Hour), To: now.Add(time.Minute), Limit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Country != "KZ" || rows[0].ASN != 9198 || rows[0].Browser != 1 || rows[0].Spoofed != 1 {
+		t.Errorf("store after shutdown: %+v, want KZ/9198 with the one spoofed browser connection", rows)
+	}
+	log := f.log.String()
+	order := []string{"edge: shutting down", "edge: draining requests", "edge: public listener stopped",
+		"recorder: flush aggregates done", "alerts: close evaluator and outbox done", "edge: stopped"}
+	at := 0
+	for _, step := range order {
+		i := strings.Index(log[at:], step)
+		if i < 0 {
+			t.Fatalf("shutdown step %q missing or out of order in:\n%s", step, log)
+		}
+		at += i
+	}
+}
+
+// newSlowUpstream answers "slow done" once release is called; arrived is
+// closed when the first request comes in.
+func newSlowUpstream(t *testing.T) (srv *httptest.Server, arrived <-chan struct{}, release func()) {
+	t.Helper()
+	arr, rel := make(chan struct{}), make(chan struct{})
+	var arrOnce, relOnce sync.Once
+	release = func() { relOnce.Do(func() { close(rel) }) }
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrOnce.Do(func() { close(arr) })
+		<-rel
+		io.WriteString(w, "slow done")
+	}))
+	// Cleanups run last-registered first: release before Close waits for
+	// the handler.
+	t.Cleanup(srv.Close)
+	t.Cleanup(release)
+	return srv, arr, release
+}
+
+func TestServeNoDetectionStillStrips(t *testing.T) {
+	up := newEchoUpstream(t, "up")
+	f := startEdge(t, ServeOptions{NoDetection: true}, func(c *Config) { c.Upstream = up.URL })
+	tc := f.client(t, "a.example.test", true)
+	req, _ := http.NewRequest("GET", "https://a.example.test/", nil)
+	req.Header.Set("User-Agent", chromeUA)
+	req.Header.Set("Mitmwatch-Verdict", "clean")
+	resp, body := tc.do(t, req)
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Fatalf("status %d proto %s", resp.StatusCode, resp.Proto)
+	}
+	got := decodeEcho(t, bytes.NewReader(body))
+	for k := range got.Header {
+		if hasMitmwatchPrefix(k) {
+			t.Errorf("with detection off the upstream got %s: %q", k, got.Header[k])
+		}
+	}
+	if f.edge.recorder != nil || f.edge.classifier != nil {
+		t.Error("detection off still built a recorder or classifier")
+	}
+}
+
+func TestServeWithoutUpstreamAnswersEndpoint(t *testing.T) {
+	f := startEdge(t, ServeOptions{}, nil)
+	tc := f.client(t, "a.example.test", false)
+	req, _ := http.NewRequest("GET", "https://a.example.test/.well-known/tls-interception", nil)
+	req.Header.Set("User-Agent", chromeUA)
+	resp, body := tc.do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	var v struct {
+		Verdict string `json:"verdict"`
+		Country string `json:"country"`
+		ASN     uint32 `json:"asn"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Verdict != "spoofed" || v.Country != "KZ" || v.ASN != 9198 {
+		t.Errorf("endpoint said %+v", v)
+	}
+}
+
+func TestNewEdgeRejectsInvalidConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Listen = "0.0.0.0:8443" // no certificate off loopback
+	ln := loopback(t)
+	if _, err := NewEdge(cfg, ServeOptions{Listener: ln}); err == nil {
+		t.Fatal("NewEdge accepted a public listener without a certificate")
+	}
+	// The given listener was closed: nothing holds the port.
+	if _, err := ln.Accept(); err == nil {
+		t.Error("the listener given to a failed NewEdge is still open")
+	}
+}
