@@ -477,6 +477,10 @@ type ConfigError struct {
 	Key string
 	// Err is the problem.
 	Err error
+
+	// near is a key whose line to give when Key has none: a missing key
+	// is best shown next to the key that made it required.
+	near string
 }
 
 // Error returns "file:line: key: problem", or "env VAR: key: problem" for
@@ -526,14 +530,16 @@ func (s *configSource) locate(e *ConfigError) {
 	if e.Line > 0 {
 		return
 	}
-	for k := e.Key; k != ""; k = parentKey(k) {
-		if name, ok := s.env[k]; ok {
-			e.Env = name
-			return
-		}
-		if line, ok := s.line[k]; ok {
-			e.Line = line
-			return
+	for _, key := range []string{e.Key, e.near} {
+		for k := key; k != ""; k = parentKey(k) {
+			if name, ok := s.env[k]; ok {
+				e.Env = name
+				return
+			}
+			if line, ok := s.line[k]; ok {
+				e.Line = line
+				return
+			}
 		}
 	}
 }

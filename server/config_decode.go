@@ -41,7 +41,7 @@ var yamlErrorRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 func decodeYAML(data []byte, c *Config, lines map[string]int) []*ConfigError {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return []*ConfigError{syntaxError(err)}
+		return []*ConfigError{syntaxError(data, err)}
 	}
 	if doc.Kind == 0 { // empty or only comments
 		return nil
@@ -59,13 +59,30 @@ func decodeYAML(data []byte, c *Config, lines map[string]int) []*ConfigError {
 }
 
 // syntaxError turns a yaml parse error into a ConfigError with its line.
-func syntaxError(err error) *ConfigError {
-	msg := err.Error()
-	if m := yamlErrorRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &ConfigError{Line: line, Err: fmt.Errorf("yaml syntax: %s", m[2])}
+//
+// yaml v3 gives the line of the enclosing construct when it has one (a
+// bad key in a mapping is reported at the mapping's first line), or none.
+// The line that matters is the first one at which the document stops
+// parsing: the smallest prefix of whole lines that fails with the same
+// message. Only a broken file pays for this search (log2(lines) parses).
+func syntaxError(data []byte, err error) *ConfigError {
+	m := yamlErrorRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &ConfigError{Err: fmt.Errorf("yaml syntax: %s", err)}
 	}
-	return &ConfigError{Err: fmt.Errorf("yaml syntax: %s", strings.TrimPrefix(msg, "yaml: "))}
+	line, _ := strconv.Atoi(m[1])
+	lines := strings.SplitAfter(string(data), "\n")
+	failsAt := func(k int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &n)
+		p := yamlErrorRE.FindStringSubmatch(fmt.Sprint(err))
+		return err != nil && p != nil && p[2] == m[2]
+	}
+	// Binary search: once the bad line is in, longer prefixes fail too.
+	if k := sort.Search(len(lines)+1, failsAt); k <= len(lines) && k > 0 {
+		line = k
+	}
+	return &ConfigError{Line: line, Err: fmt.Errorf("yaml syntax: %s", m[2])}
 }
 
 type decoder struct {
@@ -273,6 +290,12 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) {
 // merge applies the value of a merge key: a mapping, an alias of one, or a
 // list of them.
 func (d *decoder) merge(n *yaml.Node, v reflect.Value, key string) {
+	if d.budget--; d.budget < 0 {
+		if d.budget == -1 {
+			d.fail(n, key, fmt.Errorf("more than %d values once aliases are expanded", maxConfigNodes))
+		}
+		return
+	}
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}

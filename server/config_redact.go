@@ -96,8 +96,9 @@ func redactURL(raw string, all bool) string {
 		}
 		return s
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "redacted")
+	if _, ok := u.User.Password(); !ok {
+		return raw
 	}
+	u.User = url.UserPassword(u.User.Username(), "redacted")
 	return u.String()
 }

@@ -39,6 +39,11 @@ func (v *validator) addErr(key string, err error) {
 	v.errs = append(v.errs, &ConfigError{Key: key, Err: err})
 }
 
+// addNear adds an error on key, located at near when key is not written.
+func (v *validator) addNear(key, near string, err error) {
+	v.errs = append(v.errs, &ConfigError{Key: key, Err: err, near: near})
+}
+
 // positive checks a duration that must be above zero.
 func (v *validator) positive(key string, d time.Duration) {
 	if d <= 0 {
@@ -144,7 +149,7 @@ func (c *Config) validateTLS(v *validator) {
 		v.add("tls.min_version", "%q: must be 1.2 or 1.3", t.MinVersion)
 	}
 	if t.CertFile == "" && t.KeyFile == "" && len(t.Certificates) == 0 && t.ACME == nil && checkAddr(c.Listen) == nil && !c.listensOnLoopback() {
-		v.addErr("tls", fmt.Errorf("%w when listen (%s) is not a loopback address: the self-signed certificate is for this machine only", ErrTLSRequired, c.Listen))
+		v.addNear("tls", "listen", fmt.Errorf("%w when listen (%s) is not a loopback address: the self-signed certificate is for this machine only", ErrTLSRequired, c.Listen))
 	}
 }
 
@@ -156,6 +161,12 @@ func isIP(s string) bool {
 // checkURL checks an absolute URL with one of schemes and a host.
 func checkURL(raw string, schemes ...string) error {
 	u, err := url.Parse(raw)
+	// "app.internal:8080" parses as scheme "app.internal": a host:port
+	// written without its scheme.
+	hostPort := err != nil || u.Scheme == "" || strings.Contains(u.Scheme, ".") || isDigits(u.Opaque)
+	if !strings.Contains(raw, "://") && hostPort {
+		return fmt.Errorf("%q is not a URL: write %s://%s", truncate(redactURL(raw, false)), schemes[0], truncate(raw))
+	}
 	if err != nil {
 		return fmt.Errorf("%q is not a URL", truncate(redactURL(raw, false)))
 	}
@@ -196,6 +207,15 @@ func (c *Config) validateUpstream(v *validator) {
 		}
 		seen[u] = true
 	}
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func checkUpstream(raw string) error {

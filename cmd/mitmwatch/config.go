@@ -34,7 +34,7 @@ func runConfig(ctx context.Context, args []string, env lookupEnv, stdout, stderr
 // configUsage prints the config command's usage and the environment
 // overrides, from the table the code applies.
 func configUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: mitmwatch config check [flags] FILE")
+	fmt.Fprintln(w, "Usage: mitmwatch config check [flags] FILE   (FILE defaults to $MITMWATCH_CONFIG)")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Loads FILE (YAML; examples/mitmwatch.yaml documents every key) over the defaults,")
 	fmt.Fprintln(w, "applies the environment overrides below, validates, and checks the files it names.")
@@ -50,7 +50,7 @@ func configUsage(w io.Writer) {
 
 func runConfigCheck(args []string, env lookupEnv, stdout, stderr io.Writer) error {
 	var skipFiles bool
-	fs := newFlagSet("config check", "config check [flags] FILE", stderr)
+	fs := newFlagSet("config check", "config check [flags] FILE (env MITMWATCH_CONFIG)", stderr)
 	fs.BoolVar(&skipFiles, "skip-files", false,
 		"do not read the secret files nor check the other files FILE names (to check a config on another host) (env MITMWATCH_CONFIG_SKIP_FILES)")
 	fs.twin("skip-files", "MITMWATCH_CONFIG_SKIP_FILES")
@@ -67,8 +67,13 @@ func runConfigCheck(args []string, env lookupEnv, stdout, stderr io.Writer) erro
 	if err := fs.parse(flags, env); err != nil {
 		return err
 	}
+	if len(files) == 0 {
+		if f, ok := env("MITMWATCH_CONFIG"); ok && f != "" {
+			files = append(files, f)
+		}
+	}
 	if len(files) != 1 {
-		fmt.Fprintln(stderr, "want exactly one FILE")
+		fmt.Fprintln(stderr, "want exactly one FILE (or MITMWATCH_CONFIG)")
 		fs.Usage()
 		return fmt.Errorf("%w: want exactly one FILE, got %d", errUsage, len(files))
 	}
