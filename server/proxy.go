@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -167,6 +168,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		Rewrite:       p.rewrite,
 		Transport:     &retryTransport{p: p, base: base},
 		FlushInterval: -1,
+		BufferPool:    &bufferPool{},
 		ErrorHandler:  p.errorHandler,
 		ErrorLog:      slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
 	}
@@ -389,6 +391,30 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		tried = u
 	}
 	return nil, err
+}
+
+// bufferPool reuses the proxy's copy buffers: without one, ReverseProxy
+// allocates 32 KiB per response.
+type bufferPool struct{ p sync.Pool }
+
+var _ httputil.BufferPool = (*bufferPool)(nil)
+
+// proxyBufferSize is ReverseProxy's own default copy buffer size.
+const proxyBufferSize = 32 << 10
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, proxyBufferSize)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != proxyBufferSize {
+		return
+	}
+	buf = buf[:proxyBufferSize]
+	b.p.Put(&buf)
 }
 
 // isDialError reports whether err means no connection was made.
