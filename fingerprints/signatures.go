@@ -223,10 +223,14 @@ func (b *databaseBuilder) build() (*Database, error) {
 		}
 		db.products = append(db.products, p)
 		for _, v := range p.JA4 {
-			db.byJA4[v] = p
+			for _, k := range sniVariants(v) {
+				db.byJA4[k] = p
+			}
 		}
 		for _, v := range p.JA4AB {
-			db.byJA4AB[v] = p
+			for _, k := range sniVariants(v) {
+				db.byJA4AB[k] = p
+			}
 		}
 		for _, v := range p.JA3 {
 			db.byJA3[v] = p
@@ -244,7 +248,9 @@ func (b *databaseBuilder) build() (*Database, error) {
 		}
 		db.stacks = append(db.stacks, s)
 		for _, v := range s.JA4 {
-			db.stackJA4[v] = s
+			for _, k := range sniVariants(v) {
+				db.stackJA4[k] = s
+			}
 		}
 	}
 	for _, h := range b.headers {
@@ -380,6 +386,35 @@ func (h *HeaderSignature) validate() error {
 		return errors.New("source is required")
 	}
 	return nil
+}
+
+// sniVariants returns a JA4 (or JA4 prefix) as recorded and as the same
+// client sends it with the other SNI choice. A client connecting to an IP
+// literal sends no server_name extension: its JA4 has "i" instead of "d"
+// and one extension fewer, while the hashed sections, which leave SNI out,
+// stay the same. A fingerprint captured one way must match the other.
+func sniVariants(ja4 string) []string {
+	if len(ja4) < 10 {
+		return []string{ja4}
+	}
+	n := int(ja4[6]-'0')*10 + int(ja4[7]-'0')
+	other := []byte(ja4)
+	switch ja4[3] {
+	case 'd':
+		if n == 0 {
+			return []string{ja4}
+		}
+		other[3], n = 'i', n-1
+	case 'i':
+		if n >= 99 {
+			return []string{ja4}
+		}
+		other[3], n = 'd', n+1
+	default:
+		return []string{ja4}
+	}
+	other[6], other[7] = byte('0'+n/10), byte('0'+n%10)
+	return []string{ja4, string(other)}
 }
 
 // validJA4 checks the shape of a JA4 fingerprint: a 10-character a part,

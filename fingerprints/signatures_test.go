@@ -100,3 +100,32 @@ products:
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestProductMatchesWithAndWithoutSNI(t *testing.T) {
+	db, err := DefaultDatabase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// mitmproxy's hello was recorded with SNI (t13d2911…); to an IP
+	// literal the same proxy sends t13i2910… with the same hashes.
+	for _, ja4 := range []string{"t13d2911h2_c36778b98fa1_1f22a2ca17c4", "t13i2910h2_c36778b98fa1_1f22a2ca17c4"} {
+		if p := db.MatchProduct(&Fingerprints{JA4: ja4}); p == nil || p.ID != "mitmproxy" {
+			t.Errorf("%s: got %+v, want mitmproxy", ja4, p)
+		}
+	}
+	if p := db.MatchProduct(&Fingerprints{JA4: "t13i2911h2_c36778b98fa1_1f22a2ca17c4"}); p != nil {
+		t.Errorf("no SNI but the same extension count must not match: %s", p.ID)
+	}
+	if s := db.MatchStack("t13i1516h2_8daaf6152771_cb7bf5808d99"); s == nil || s.Family != "chromium" {
+		t.Errorf("Chromium 156 without SNI (REFERENCE.md's value): %+v", s)
+	}
+	for in, want := range map[string][]string{
+		"t13d0100h2_x": {"t13d0100h2_x"},
+		"t12i059900":   {"t12i059900"},
+		"t12i050300":   {"t12i050300", "t12d050400"},
+	} {
+		if got := sniVariants(in); !equalAny(got, want) {
+			t.Errorf("sniVariants(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
