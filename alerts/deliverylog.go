@@ -17,7 +17,9 @@ type DeliveryRecord struct {
 	Time      time.Time `json:"time"`
 	EventID   string    `json:"event_id"`
 	EventType string    `json:"event_type"`
-	Rule      string    `json:"rule"`
+	// Incident is the event's incident id.
+	Incident string `json:"incident"`
+	Rule     string `json:"rule"`
 	// Subject is the incident's country, ASN or network ("KZ AS9198").
 	Subject string `json:"subject"`
 	Sink    string `json:"sink"`

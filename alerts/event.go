@@ -170,10 +170,11 @@ func (a *Alert) summarize(typ string) {
 	a.Summary = s
 }
 
-// humanDuration writes d rounded to the minute as people do: "5 min",
-// "2 h", "1 h 30 min".
+// humanDuration writes d rounded up to the minute as people do: "5 min",
+// "2 h", "1 h 30 min". Up, because a window ending mid-minute still spans
+// that minute.
 func humanDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
+	d = (d + time.Minute - 1).Truncate(time.Minute)
 	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
 	switch {
 	case h == 0:
