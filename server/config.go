@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mitmwatch/mitmwatch/alerts"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // Config is the configuration of the edge server (`mitmwatch serve`): one
@@ -51,16 +54,14 @@ type Config struct {
 	Forwarded ForwardedSection `yaml:"forwarded"`
 	// Admin is the admin listener: metrics, health, dashboard.
 	Admin AdminSection `yaml:"admin"`
-	// Geo maps client addresses to country and ASN.
-	// TODO(middleware): switch to middleware.GeoConfig when it lands; this
-	// mirrors it (same yaml names).
-	Geo GeoSection `yaml:"geo"`
+	// Geo maps client addresses to country and ASN: the middleware's own
+	// configuration, validated by middleware.NewGeo's rules (static
+	// entries without I/O in Validate, databases in ReadFiles).
+	Geo middleware.GeoConfig `yaml:"geo"`
 	// Store is where verdict counts are kept: in memory (default) or Redis.
 	Store StoreSection `yaml:"store"`
 	// Alerts is the rules evaluated over the counts and the webhooks that
-	// receive incidents.
-	// TODO(alerts): switch to the alerts package's config struct when
-	// alerts/config.go lands; this mirrors its yaml names.
+	// receive incidents: alerts.Config, plus secret_file per webhook.
 	Alerts AlertsSection `yaml:"alerts"`
 	// Detection tunes the classifier and what a verdict does to a request.
 	Detection DetectionSection `yaml:"detection"`
@@ -142,23 +143,30 @@ type ProxyProtocolSection struct {
 }
 
 // ForwardedSection names the request headers that a trusted hop
-// (Config.TrustedProxies) sets. They are read only on requests whose TCP
-// peer is a trusted hop, and walked from the right, so a client cannot
-// forge them.
+// (Config.TrustedProxies) sets. They are believed only on requests whose
+// TCP peer is a trusted hop, and removed from every other request before
+// the application sees them, so a client cannot forge them. With a
+// TLS-terminating CDN in front, the ClientHello mitmwatch captures is the
+// CDN's: the client's fingerprint must come in one of these headers. The
+// four names must differ (middleware.Config's rules).
 type ForwardedSection struct {
-	// ClientIPHeader carries the client address. Default (and empty)
-	// "X-Forwarded-For"; CDNs have their own, such as CF-Connecting-IP or
-	// True-Client-IP.
+	// ClientIPHeader carries the client address, X-Forwarded-For syntax
+	// (or "Forwarded", RFC 7239). Default (and empty) "X-Forwarded-For";
+	// CDNs have their own, such as CF-Connecting-IP or True-Client-IP.
 	ClientIPHeader string `yaml:"client_ip_header"`
-	// JA4Header carries the client's JA4 computed by a CDN that
-	// terminates TLS, e.g. bunny.net's CDN-JA4, or Fastly's tls.client.ja4
-	// copied into a header by VCL. Default empty: the server uses the
-	// ClientHello it captures itself. With a TLS-terminating CDN in front
-	// that hello is the CDN's, so set this (or JA3Header).
+	// HelloHeader carries the client's raw ClientHello in base64 (from
+	// another mitmwatch edge or a proxy that forwards it). Default (and
+	// empty) "X-Mitmwatch-ClientHello".
+	HelloHeader string `yaml:"hello_header"`
+	// JA4Header carries the client's JA4 as a CDN computes it: bunny.net's
+	// CDN-JA4, CloudFront's CloudFront-Viewer-JA4-Fingerprint, Fastly's
+	// tls.client.ja4 copied into a header by VCL. Default (and empty)
+	// "X-Mitmwatch-JA4".
 	JA4Header string `yaml:"ja4_header"`
-	// JA3Header carries the client's JA3 string or JA3 hash, e.g.
-	// Cloudflare's cf-ja3-hash (managed transform "Add bot protection
-	// headers"). Default empty.
+	// JA3Header carries the client's JA3 hash or full JA3 string:
+	// Cloudflare's Cf-Ja3-Hash (managed transform "Add bot protection
+	// headers"), CloudFront's CloudFront-Viewer-JA3-Fingerprint. Default
+	// (and empty) "X-Mitmwatch-JA3".
 	JA3Header string `yaml:"ja3_header"`
 }
 
@@ -174,35 +182,6 @@ type AdminSection struct {
 	Token string `yaml:"token"`
 	// TokenFile is a file holding Token. Exclusive with Token.
 	TokenFile string `yaml:"token_file"`
-}
-
-// GeoSection maps a client address to its country and ASN. Without any
-// source every client is country "ZZ", ASN 0.
-//
-// TODO(middleware): replace with middleware.GeoConfig (same yaml names)
-// when it lands.
-type GeoSection struct {
-	// CountryDB is a MaxMind-format country database (GeoLite2-Country or
-	// compatible .mmdb). Default empty.
-	CountryDB string `yaml:"country_db"`
-	// ASNDB is a MaxMind-format ASN database (GeoLite2-ASN or compatible
-	// .mmdb). Default empty.
-	ASNDB string `yaml:"asn_db"`
-	// Static is ranges whose country and ASN are given here; they win over
-	// the databases (for private networks and corrections). Default empty.
-	Static []StaticGeo `yaml:"static"`
-}
-
-// StaticGeo is one range of [GeoSection.Static].
-type StaticGeo struct {
-	// CIDR is the range. Required.
-	CIDR netip.Prefix `yaml:"cidr"`
-	// Country is its ISO 3166-1 alpha-2 code, upper case. Required.
-	Country string `yaml:"country"`
-	// ASN is its autonomous system number. Default 0 (unknown).
-	ASN uint32 `yaml:"asn"`
-	// Org is the AS organisation name. Default empty.
-	Org string `yaml:"org"`
 }
 
 // StoreSection is where counts are kept.
@@ -250,57 +229,50 @@ type RedisSection struct {
 	KeyPrefix string `yaml:"key_prefix"`
 }
 
-// AlertsSection is the alert rules and where incidents go.
-//
-// TODO(alerts): replace with the alerts package's config struct (same
-// yaml names) when alerts/config.go lands.
+// AlertsSection is the alert rules and where incidents go: the alerts
+// package's [alerts.Config] with the same yaml names (its documentation
+// has every field and default), and a secret_file for each webhook. A test
+// checks that every key of alerts.Config is here. [AlertsSection.Config]
+// gives the alerts.Config to run with.
 type AlertsSection struct {
 	// EvaluateEvery is how often the rules run. Default 15s.
 	EvaluateEvery time.Duration `yaml:"evaluate_every"`
-	// Rules open an incident when a network's intercepted share crosses
-	// a threshold. Default: asn-share and country-share
-	// ([DefaultAlertRules]); an empty list turns alerting off.
-	Rules []AlertRule `yaml:"rules"`
-	// Webhooks receive every incident opened and resolved. Default empty:
-	// incidents show on the dashboard only.
+	// Rules are the alert rules (alerts.RuleConfig: share, surge and
+	// new_fingerprint rules). Default [alerts.DefaultRules]; an empty list
+	// turns alerting off.
+	Rules []alerts.RuleConfig `yaml:"rules"`
+	// Webhooks receive every alert. Default none: the dashboard only.
 	Webhooks []Webhook `yaml:"webhooks"`
+	// RedeliverAfter is how long an unacknowledged outbox event waits
+	// before another node takes it over. Default 1m.
+	RedeliverAfter time.Duration `yaml:"redeliver_after"`
+	// DeliveryLogSize is how many delivery attempts the dashboard's log
+	// keeps. Default 1000.
+	DeliveryLogSize int `yaml:"delivery_log_size"`
 }
 
-// AlertRule is one alert rule.
-type AlertRule struct {
-	// Name identifies the rule in incidents; lower case letters, digits,
-	// '-' and '_', unique. Required.
-	Name string `yaml:"name"`
-	// Scope is what a row is: "asn", "country" or "network" (country and
-	// ASN). Required.
-	Scope string `yaml:"scope"`
-	// Window is how far back the rule looks; at least 1m (counts are per
-	// minute). Required.
-	Window time.Duration `yaml:"window"`
-	// MinConnections is the browser connections a row needs in Window
-	// before its share means anything. At least 1. Required.
-	MinConnections uint64 `yaml:"min_connections"`
-	// MinShare is the intercepted share of those connections that opens
-	// an incident, in (0, 1]. Required.
-	MinShare float64 `yaml:"min_share"`
-}
-
-// Webhook is one webhook endpoint.
+// Webhook is one sink: [alerts.WebhookConfig] and SecretFile.
 type Webhook struct {
-	// URL receives a POST per incident; http or https. Required. Shown
-	// redacted (scheme and host only) by `mitmwatch config check`, since
-	// Slack-style URLs are secrets.
-	URL string `yaml:"url"`
-	// Format is the body: "standard" (Standard Webhooks, signed), "slack"
-	// (a Slack incoming-webhook message) or "json" (the incident, not
-	// signed). Default (and empty) "standard".
-	Format string `yaml:"format"`
-	// Secret is the Standard Webhooks signing secret: "whsec_" and the
-	// base64 of 24 to 64 random bytes. Required for format standard,
-	// unused by the others. Prefer SecretFile.
-	Secret string `yaml:"secret"`
-	// SecretFile is a file holding Secret. Exclusive with Secret.
+	alerts.WebhookConfig `yaml:",inline"`
+	// SecretFile is a file holding Secret (the Standard Webhooks signing
+	// secret). Exclusive with Secret. [Config.ReadFiles] moves its content
+	// into Secret.
 	SecretFile string `yaml:"secret_file"`
+}
+
+// Config returns the alerts.Config to run with. Call it after
+// [Config.ReadFiles], which puts secret_file contents into Secret.
+func (a AlertsSection) Config() alerts.Config {
+	c := alerts.Config{
+		EvaluateEvery:   a.EvaluateEvery,
+		Rules:           slices.Clone(a.Rules),
+		RedeliverAfter:  a.RedeliverAfter,
+		DeliveryLogSize: a.DeliveryLogSize,
+	}
+	for _, w := range a.Webhooks {
+		c.Webhooks = append(c.Webhooks, w.WebhookConfig)
+	}
+	return c
 }
 
 // DetectionSection tunes detection and what a verdict does.
@@ -309,18 +281,22 @@ type DetectionSection struct {
 	// embedded database, in order (your own proxy's signature, learnt
 	// with `mitmwatch fingerprint`). Default empty.
 	SignatureFiles []string `yaml:"signature_files"`
-	// BannerMinConfidence is the verdict confidence, in [0, 1], from which
-	// an intercepted visitor sees the warning banner. Default 0.9.
+	// BannerMinConfidence is the verdict confidence, in (0, 1], from
+	// which an intercepted visitor sees the warning banner and
+	// ProtectPaths apply. Default 0.7 (middleware.DefaultMinConfidence: a
+	// named product's hello scores 0.95, a hello breaking the claimed
+	// browser's invariants 0.85).
 	BannerMinConfidence float64 `yaml:"banner_min_confidence"`
 	// ProtectPaths are path prefixes (each starting with '/') refused with
-	// 403 and the warning when the connection is intercepted, e.g. /login,
-	// so that credentials are not typed through a middlebox. Default
-	// empty.
+	// 403 and a page explaining why when the connection is intercepted
+	// (at BannerMinConfidence or more), e.g. /login, so that credentials
+	// are not typed through a middlebox. "/login" covers "/login/otp",
+	// not "/loginhelp". Default empty.
 	ProtectPaths []string `yaml:"protect_paths"`
-	// ResponseHeader is the name of a response header that tells the
-	// client its verdict (clean, intercepted, spoofed, unknown). Default
-	// empty: none.
-	ResponseHeader string `yaml:"response_header"`
+	// ResponseHeader adds "Mitmwatch-Verdict: <verdict>" (with
+	// ";product=…" when the interceptor is known) to every response, for
+	// a front end or a log pipeline. Default false.
+	ResponseHeader bool `yaml:"response_header"`
 	// Banner is the warning shown in HTML pages to intercepted visitors.
 	Banner BannerSection `yaml:"banner"`
 }
@@ -366,21 +342,7 @@ const (
 	DefaultACMEDirectoryURL = "https://acme-v02.api.letsencrypt.org/directory"
 	// DefaultRedisKeyPrefix is the default RedisSection.KeyPrefix.
 	DefaultRedisKeyPrefix = "mw"
-	// DefaultClientIPHeader is the default ForwardedSection.ClientIPHeader.
-	DefaultClientIPHeader = "X-Forwarded-For"
 )
-
-// DefaultAlertRules returns the rules of the default configuration: an
-// ASN with at least 50 browser connections in 5 minutes of which 20% are
-// intercepted (a corporate proxy, an ISP middlebox), and a country with
-// 500 in 15 minutes of which 5% are (a state-level system such as
-// Kazakhstan's in 2019).
-func DefaultAlertRules() []AlertRule {
-	return []AlertRule{
-		{Name: "asn-share", Scope: "asn", Window: 5 * time.Minute, MinConnections: 50, MinShare: 0.2},
-		{Name: "country-share", Scope: "country", Window: 15 * time.Minute, MinConnections: 500, MinShare: 0.05},
-	}
-}
 
 // DefaultConfig returns the configuration an empty file gives: HTTPS on
 // 127.0.0.1:8443 with the self-signed certificate, the report page (no
@@ -388,16 +350,23 @@ func DefaultAlertRules() []AlertRule {
 // in-memory store, the default alert rules and no webhooks.
 func DefaultConfig() *Config {
 	return &Config{
-		Listen:    DefaultServeListen,
-		TLS:       TLSSection{MinVersion: "1.2"},
-		Forwarded: ForwardedSection{ClientIPHeader: DefaultClientIPHeader},
-		Admin:     AdminSection{Listen: DefaultAdminListen},
-		Store:     StoreSection{Retention: 30 * 24 * time.Hour},
-		Alerts: AlertsSection{
-			EvaluateEvery: 15 * time.Second,
-			Rules:         DefaultAlertRules(),
+		Listen: DefaultServeListen,
+		TLS:    TLSSection{MinVersion: "1.2"},
+		Forwarded: ForwardedSection{
+			ClientIPHeader: middleware.DefaultClientIPHeader,
+			HelloHeader:    middleware.DefaultHelloHeader,
+			JA4Header:      middleware.DefaultJA4Header,
+			JA3Header:      middleware.DefaultJA3Header,
 		},
-		Detection: DetectionSection{BannerMinConfidence: 0.9},
+		Admin: AdminSection{Listen: DefaultAdminListen},
+		Store: StoreSection{Retention: 30 * 24 * time.Hour},
+		Alerts: AlertsSection{
+			EvaluateEvery:   alerts.DefaultEvaluateEvery,
+			Rules:           alerts.DefaultRules(),
+			RedeliverAfter:  alerts.DefaultRedeliverAfter,
+			DeliveryLogSize: alerts.DefaultDeliveryLogSize,
+		},
+		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence},
 		Logging:   LoggingSection{Level: "info", Format: "text"},
 		Shutdown:  ShutdownSection{Timeout: 30 * time.Second},
 	}
@@ -417,12 +386,15 @@ func (c *Config) fillDefaults() {
 		setIfEmpty(&a.CacheDir, DefaultACMECacheDir)
 		setIfEmpty(&a.DirectoryURL, DefaultACMEDirectoryURL)
 	}
-	setIfEmpty(&c.Forwarded.ClientIPHeader, DefaultClientIPHeader)
+	setIfEmpty(&c.Forwarded.ClientIPHeader, middleware.DefaultClientIPHeader)
+	setIfEmpty(&c.Forwarded.HelloHeader, middleware.DefaultHelloHeader)
+	setIfEmpty(&c.Forwarded.JA4Header, middleware.DefaultJA4Header)
+	setIfEmpty(&c.Forwarded.JA3Header, middleware.DefaultJA3Header)
 	if r := c.Store.Redis; r != nil {
 		setIfEmpty(&r.KeyPrefix, DefaultRedisKeyPrefix)
 	}
 	for i := range c.Alerts.Webhooks {
-		setIfEmpty(&c.Alerts.Webhooks[i].Format, "standard")
+		setIfEmpty(&c.Alerts.Webhooks[i].Format, alerts.FormatStandard)
 	}
 	setIfEmpty(&c.Logging.Level, "info")
 	setIfEmpty(&c.Logging.Format, "text")
@@ -733,8 +705,16 @@ func (c *Config) ReadFiles() error {
 	for i, cc := range c.TLS.Certificates {
 		pair(fmt.Sprintf("tls.certificates[%d].cert_file", i), cc.CertFile, cc.KeyFile)
 	}
-	readable("geo.country_db", c.Geo.CountryDB)
-	readable("geo.asn_db", c.Geo.ASNDB)
+	if c.Geo.CountryDB != "" || c.Geo.ASNDB != "" {
+		// Open the databases as the server will, which also checks that
+		// they hold country and ASN data.
+		g, err := middleware.NewGeo(middleware.GeoConfig{CountryDB: c.Geo.CountryDB, ASNDB: c.Geo.ASNDB})
+		if err != nil {
+			errs = append(errs, packageErrors(err, middleware.ErrGeoConfig, "geo")...)
+		} else {
+			g.Close()
+		}
+	}
 	for i, f := range c.Detection.SignatureFiles {
 		readable(fmt.Sprintf("detection.signature_files[%d]", i), f)
 	}
@@ -764,7 +744,7 @@ func (c *Config) hasInlineSecrets() bool {
 		return true
 	}
 	for _, w := range c.Alerts.Webhooks {
-		if w.Secret != "" {
+		if w.Secret != "" || len(w.Headers) > 0 {
 			return true
 		}
 	}
@@ -784,11 +764,6 @@ func (c *Config) advice() []string {
 	}
 	if c.Store.Redis != nil && c.Store.ClientKey == "" && c.Store.ClientKeyFile == "" {
 		w = append(w, "store.redis without store.client_key: each node hashes clients with its own key, so unique-client counts over-count across nodes")
-	}
-	for i, h := range c.Alerts.Webhooks {
-		if h.Format != "standard" && (h.Secret != "" || h.SecretFile != "") {
-			w = append(w, fmt.Sprintf("alerts.webhooks[%d].secret: format %s is not signed; the secret is unused", i, h.Format))
-		}
 	}
 	return w
 }

@@ -168,6 +168,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.mapping(n, v, key)
 	case reflect.Slice:
 		d.sequence(n, v, key)
+	case reflect.Map:
+		d.dict(n, v, key)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			d.wrongType(n, key, "a string")
@@ -324,6 +326,39 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, key string) {
 		d.decode(el, s.Index(i), path)
 	}
 	v.Set(s)
+}
+
+// dict decodes a YAML mapping into the map v (string keys), replacing its
+// content.
+func (d *decoder) dict(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind != yaml.MappingNode {
+		d.wrongType(n, key, "a mapping (key: value)")
+		return
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		d.fail(n, key, fmt.Errorf("server: config map with %s keys cannot be decoded", v.Type().Key()))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		path := joinKey(key, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			d.wrongType(k, path, "a string key")
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.fail(k, path, fmt.Errorf("duplicate key (first at line %d)", first))
+			continue
+		}
+		seen[k.Value] = k.Line
+		d.lines[path] = k.Line
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, path)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
+	}
+	v.Set(m)
 }
 
 func joinKey(parent, name string) string {

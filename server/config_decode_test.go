@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mitmwatch/mitmwatch/alerts"
 )
 
 // parse is ParseConfig on data with no environment.
@@ -88,7 +90,7 @@ func TestDecodeNull(t *testing.T) {
 	if c.Admin.Listen != "" {
 		t.Errorf("admin listen %q, want empty (off)", c.Admin.Listen)
 	}
-	if c.Alerts.EvaluateEvery != 15*time.Second || len(c.Alerts.Rules) != 2 {
+	if c.Alerts.EvaluateEvery != 15*time.Second || len(c.Alerts.Rules) != len(alerts.DefaultRules()) {
 		t.Errorf("alerts %+v lost its defaults", c.Alerts)
 	}
 	if c.Store.Redis != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // TestEnvPrecedence: the environment wins over the file, which wins over
@@ -100,7 +102,7 @@ func TestEnvEveryOverride(t *testing.T) {
 	want.ProxyProtocol = ProxyProtocolSection{Enabled: true, Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}
 	want.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
 	want.Admin = AdminSection{Listen: "10.0.0.5:9090", Token: "0123456789abcdef0123"}
-	want.Geo = GeoSection{CountryDB: "/c.mmdb", ASNDB: "/a.mmdb"}
+	want.Geo = middleware.GeoConfig{CountryDB: "/c.mmdb", ASNDB: "/a.mmdb"}
 	want.Store.Redis = &RedisSection{Addrs: []string{"10.0.3.1:26379", "10.0.3.2:26379"}, Username: "mw", Password: "pw", DB: 2, MasterName: "m", TLS: true, KeyPrefix: "edge"}
 	want.Store.ClientKeyFile = "/k"
 	want.Detection.SignatureFiles = []string{"/s1.yaml", "/s2.yaml"}

@@ -28,7 +28,7 @@ logging:
 	}
 	fmt.Println(errors.Is(err, server.ErrUnknownKey), cfg.Listen)
 	// Output:
-	// mitmwatch.yaml:4: alerts.rules[0].min_share: must be in (0,1]
+	// mitmwatch.yaml:4: alerts.rules[0].min_share: must be in (0,1] (got 20)
 	// mitmwatch.yaml:6: logging.levle: unknown key (did you mean logging.level?)
 	// 4 alerts.rules[0].min_share
 	// true 127.0.0.1:9443

@@ -13,8 +13,8 @@ const Redacted = "<redacted>"
 // RedactedYAML returns the configuration as YAML, every key shown, with
 // secrets replaced by [Redacted]: the values of keys named token, password,
 // secret or client_key (or ending in _token, _password, _secret), URL
-// passwords, and the path and query of webhook URLs (a Slack webhook URL
-// is itself a secret). The *_file keys are shown: a path is not a secret.
+// passwords, webhook header values (Authorization…), and the path and
+// query of webhook URLs (a Slack webhook URL is itself a secret). The *_file keys are shown: a path is not a secret.
 // The redaction goes by key name so that a secret added later is hidden
 // by its name alone. The output is a valid configuration file when no
 // secret is set.
@@ -46,6 +46,9 @@ func redactNode(n *yaml.Node, path string) {
 				redactScalars(val, func(string) string { return Redacted })
 			case p == "alerts.webhooks[].url":
 				redactScalars(val, func(s string) string { return redactURL(s, true) })
+			case p == "alerts.webhooks[].headers":
+				// Authorization and friends: every value is a secret.
+				redactScalars(val, func(string) string { return Redacted })
 			case strings.HasSuffix(name, "url") || strings.HasPrefix(name, "upstream"):
 				redactScalars(val, func(s string) string { return redactURL(s, false) })
 			default:
@@ -62,9 +65,13 @@ func redactScalars(n *yaml.Node, f func(string) string) {
 		if n.Value != "" && n.ShortTag() != "!!null" {
 			n.Value, n.Tag, n.Style = f(n.Value), "!!str", 0
 		}
-	case yaml.SequenceNode, yaml.MappingNode:
+	case yaml.SequenceNode:
 		for _, c := range n.Content {
 			redactScalars(c, f)
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 { // values, not keys
+			redactScalars(n.Content[i], f)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"reflect"
+
+	"github.com/mitmwatch/mitmwatch/alerts"
 	"strings"
 	"testing"
 )
@@ -15,12 +17,16 @@ func TestRedactedYAMLHidesSecrets(t *testing.T) {
 	c.Store.ClientKey = "SECRET-client-key-0002"
 	c.Store.Redis = &RedisSection{Addrs: []string{"10.0.0.1:6379"}, Username: "mw-user", Password: "SECRET-redis-0003", PasswordFile: "/etc/mitmwatch/redis-password"}
 	c.Upstream = "https://proxyuser:SECRET-upstream-0004@app.internal:8443/base"
-	c.Alerts.Webhooks = []Webhook{
-		{URL: "https://soc.example/hooks/mitm?token=SECRET-query-0005", Format: "standard", Secret: "whsec_SECRET0006"},
-		{URL: "https://hooks.slack.com/services/T0/B0/SECRET-slack-0007", Format: "slack"},
-		{URL: "https://user:SECRET-userinfo-0008@soc.example", Format: "json"},
-		{URL: "https://soc.example/", Format: "json", SecretFile: "/etc/mitmwatch/webhook-secret"},
+	hook := func(url, format, secret, file string) Webhook {
+		return Webhook{WebhookConfig: alerts.WebhookConfig{URL: url, Format: format, Secret: secret}, SecretFile: file}
 	}
+	c.Alerts.Webhooks = []Webhook{
+		hook("https://soc.example/hooks/mitm?token=SECRET-query-0005", "standard", "whsec_SECRET0006", ""),
+		hook("https://hooks.slack.com/services/T0/B0/SECRET-slack-0007", "slack", "", ""),
+		hook("https://user:SECRET-userinfo-0008@soc.example", "json", "", ""),
+		hook("https://soc.example/", "json", "", "/etc/mitmwatch/webhook-secret"),
+	}
+	c.Alerts.Webhooks[2].Headers = map[string]string{"Authorization": "Bearer SECRET-header-0009"}
 	out, err := c.RedactedYAML()
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +47,8 @@ func TestRedactedYAMLHidesSecrets(t *testing.T) {
 		"url: https://soc.example\n", // nothing after the host: nothing hidden
 		"secret: " + Redacted,
 		"secret_file: /etc/mitmwatch/webhook-secret",
-		"token_file: \"\"", // empty values stay empty, not "<redacted>"
+		"token_file: \"\"",           // empty values stay empty, not "<redacted>"
+		"Authorization: " + Redacted, // header names stay, values go
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("missing %q in\n%s", want, s)

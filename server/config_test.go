@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mitmwatch/mitmwatch/alerts"
 	"github.com/mitmwatch/mitmwatch/internal/selfsigned"
 )
 
@@ -128,16 +129,18 @@ func TestConfigErrorLines(t *testing.T) {
 		"      min_connections: 5\n" + // 7
 		"      min_share: 1.2\n" + // 8
 		"    - name: b\n" + // 9
-		"      scope: asn\n" + // 10
-		"      windw: 5m\n" // 11
+		"      scope: city\n" + // 10
+		"      windw: 5m\n" + // 11
+		"store:\n" + // 12
+		"  redis: {db: 1}\n" // 13
 	_, err := ParseConfig("mitmwatch.yaml", []byte(data), nil)
 	got := configErrors(t, err)
 	want := []string{
-		"mitmwatch.yaml:8: alerts.rules[0].min_share: must be in (0,1]",
-		"mitmwatch.yaml:9: alerts.rules[1].min_connections: must be at least 1",
-		"mitmwatch.yaml:9: alerts.rules[1].min_share: must be in (0,1]",
-		"mitmwatch.yaml:9: alerts.rules[1].window: must be at least 1m, counts being per minute (got 0s)",
+		"mitmwatch.yaml:8: alerts.rules[0].min_share: must be in (0,1] (got 1.2)",
+		`mitmwatch.yaml:10: alerts.rules[1].scope: must be country, asn or network (got "city")`,
 		"mitmwatch.yaml:11: alerts.rules[1].windw: unknown key (did you mean alerts.rules[1].window?)",
+		// A missing key is shown at its section's line.
+		"mitmwatch.yaml:13: store.redis.addrs: required: host:port of the server, the cluster's nodes or the sentinels",
 	}
 	var msgs []string
 	for _, e := range got {
@@ -327,7 +330,7 @@ func TestValidateInCode(t *testing.T) {
 	msgs := []string{got[0].Error(), got[1].Error()}
 	slices.Sort(msgs)
 	want := []string{
-		"alerts.rules[1].min_share: must be in (0,1]",
+		"alerts.rules[1].min_share: must be in (0,1] (got 2)",
 		"store.redis.addrs: required: host:port of the server, the cluster's nodes or the sentinels",
 	}
 	if !slices.Equal(msgs, want) {
@@ -415,7 +418,8 @@ func TestReadFiles(t *testing.T) {
 	wantKeys := map[string]int{
 		"store.client_key_file":         5,
 		"tls.certificates[1].cert_file": 11,
-		"geo.asn_db":                    12,
+		"geo.country_db":                12, // not a MaxMind DB
+		"geo.asn_db":                    12, // missing
 	}
 	if len(got) != len(wantKeys) {
 		t.Fatalf("got %v, want errors on %v", err, wantKeys)
@@ -492,7 +496,6 @@ func TestAdvice(t *testing.T) {
 		{"acme_off_port_443", "listen: 0.0.0.0:8443\ntls: {acme: {domains: [a.example.com]}}\n", "port 443"},
 		{"proxy_trusted_but_off", "proxy_protocol: {trusted: [10.0.0.0/8]}\n", "proxy_protocol.enabled is false"},
 		{"shared_redis_without_client_key", "store: {redis: {addrs: [127.0.0.1:6379]}}\n", "over-count"},
-		{"secret_on_unsigned_format", "alerts: {webhooks: [{url: https://h.example/x, format: json, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}]}\n", "not signed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -519,5 +522,36 @@ func TestDefaultAlertRulesAreFresh(t *testing.T) {
 	a.Alerts.Rules[0].Window = time.Hour
 	if DefaultConfig().Alerts.Rules[0].Window == time.Hour {
 		t.Error("defaults share their rules slice")
+	}
+}
+
+// TestAlertsSectionMirrorsAlertsConfig: the alerts section has every key
+// of alerts.Config, and a webhook every key of alerts.WebhookConfig plus
+// secret_file, so a key the alerts package adds cannot be missed here
+// (it would be an "unknown key" in every config that uses it).
+func TestAlertsSectionMirrorsAlertsConfig(t *testing.T) {
+	keys := func(typ reflect.Type) []string {
+		var out []string
+		for k := range yamlFields(typ) {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := keys(reflect.TypeFor[AlertsSection]()), keys(reflect.TypeFor[alerts.Config]()); !slices.Equal(got, want) {
+		t.Errorf("alerts section keys %v, alerts.Config %v", got, want)
+	}
+	want := append(keys(reflect.TypeFor[alerts.WebhookConfig]()), "secret_file")
+	slices.Sort(want)
+	if got := keys(reflect.TypeFor[Webhook]()); !slices.Equal(got, want) {
+		t.Errorf("webhook keys %v, want %v", got, want)
+	}
+	// And Config() carries every field across.
+	a := DefaultConfig().Alerts
+	a.Webhooks = []Webhook{{WebhookConfig: alerts.WebhookConfig{Name: "n", URL: "https://h.example/x", Secret: "s", Headers: map[string]string{"A": "b"}, Timeout: time.Second, MaxAttempts: 3, Backoff: time.Second, MaxBackoff: time.Minute}, SecretFile: "/f"}}
+	got := a.Config()
+	if got.EvaluateEvery != a.EvaluateEvery || got.RedeliverAfter != a.RedeliverAfter || got.DeliveryLogSize != a.DeliveryLogSize ||
+		!reflect.DeepEqual(got.Rules, a.Rules) || !reflect.DeepEqual(got.Webhooks[0], a.Webhooks[0].WebhookConfig) {
+		t.Errorf("Config() = %+v from %+v", got, a)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mitmwatch/mitmwatch/alerts"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // problems returns every invalid value of c, keyed by path, without lines.
@@ -254,21 +256,25 @@ func (c *Config) validateProxies(v *validator) {
 	checkTrust(v, "proxy_protocol.trusted", c.ProxyProtocol.Trusted)
 	checkTrust(v, "trusted_proxies", c.TrustedProxies)
 	f := &c.Forwarded
+	seen := map[string]string{}
 	for _, h := range []struct{ key, name string }{
 		{"forwarded.client_ip_header", f.ClientIPHeader},
+		{"forwarded.hello_header", f.HelloHeader},
 		{"forwarded.ja4_header", f.JA4Header},
 		{"forwarded.ja3_header", f.JA3Header},
 	} {
-		if h.name != "" && !isHeaderName(h.name) {
+		if h.name == "" {
+			continue // the default
+		}
+		if !isHeaderName(h.name) {
 			v.add(h.key, "%q is not an HTTP header name", h.name)
+			continue
 		}
-	}
-	if (f.JA4Header != "" || f.JA3Header != "") && len(c.TrustedProxies) == 0 {
-		key := "forwarded.ja4_header"
-		if f.JA4Header == "" {
-			key = "forwarded.ja3_header"
+		canon := http.CanonicalHeaderKey(h.name)
+		if other, dup := seen[canon]; dup {
+			v.add(h.key, "%s is also %s: each header carries one thing", h.name, other)
 		}
-		v.add(key, "needs trusted_proxies: fingerprint headers are believed only from trusted hops")
+		seen[canon] = h.key
 	}
 }
 
@@ -337,23 +343,15 @@ func checkClientKey(s string) error {
 	return nil
 }
 
-var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
-
+// validateGeo checks the static entries by middleware.NewGeo's own rules;
+// without database paths NewGeo opens no file.
 func (c *Config) validateGeo(v *validator) {
-	seen := map[netip.Prefix]bool{}
-	for i, s := range c.Geo.Static {
-		key := fmt.Sprintf("geo.static[%d]", i)
-		switch {
-		case !s.CIDR.IsValid():
-			v.add(key+".cidr", "required")
-		case seen[s.CIDR]:
-			v.add(key+".cidr", "%s is listed twice", s.CIDR)
-		}
-		seen[s.CIDR] = true
-		if !countryRE.MatchString(s.Country) {
-			v.add(key+".country", "%q: want an ISO 3166-1 alpha-2 code in capitals, such as KZ", s.Country)
-		}
+	g, err := middleware.NewGeo(middleware.GeoConfig{Static: c.Geo.Static})
+	if err != nil {
+		v.errs = append(v.errs, packageErrors(err, middleware.ErrGeoConfig, "geo")...)
+		return
 	}
+	g.Close()
 }
 
 func (c *Config) validateStore(v *validator) {
@@ -392,64 +390,83 @@ func (c *Config) validateStore(v *validator) {
 	}
 }
 
+// placeholderSecret stands in, during validation, for a webhook secret
+// that ReadFiles will read from its secret_file: a valid Standard Webhooks
+// secret (32 zero bytes), so the alerts package's checks of everything
+// else still run.
+const placeholderSecret = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+// validateAlerts checks the section by the alerts package's own rules
+// (alerts.Config.Validate), plus secret and secret_file being exclusive.
 func (c *Config) validateAlerts(v *validator) {
-	a := &c.Alerts
-	v.positive("alerts.evaluate_every", a.EvaluateEvery)
-	names := map[string]bool{}
-	for i, r := range a.Rules {
-		key := fmt.Sprintf("alerts.rules[%d]", i)
-		switch {
-		case r.Name == "":
-			v.add(key+".name", "required")
-		case !ruleNameRE.MatchString(r.Name):
-			v.add(key+".name", "%q: lower case letters, digits, - and _ only", truncate(r.Name))
-		case names[r.Name]:
-			v.add(key+".name", "%q is used by another rule", r.Name)
-		}
-		names[r.Name] = true
-		if r.Scope == "" {
-			v.add(key+".scope", "required: asn, country or network")
-		} else if _, err := alerts.ParseGroup(r.Scope); err != nil {
-			v.add(key+".scope", "%q: must be asn, country or network", truncate(r.Scope))
-		}
-		if r.Window < time.Minute {
-			v.add(key+".window", "must be at least 1m, counts being per minute (got %s)", r.Window)
-		}
-		if r.MinConnections < 1 {
-			v.add(key+".min_connections", "must be at least 1")
-		}
-		if !(r.MinShare > 0 && r.MinShare <= 1) {
-			v.add(key+".min_share", "must be in (0,1]")
+	cfg := c.Alerts.Config()
+	for i, w := range c.Alerts.Webhooks {
+		v.exclusive(fmt.Sprintf("alerts.webhooks[%d].secret", i), w.Secret, w.SecretFile)
+		if w.Secret == "" && w.SecretFile != "" {
+			cfg.Webhooks[i].Secret = placeholderSecret
 		}
 	}
-	for i, w := range a.Webhooks {
-		key := fmt.Sprintf("alerts.webhooks[%d]", i)
-		if w.URL == "" {
-			v.add(key+".url", "required")
-		} else if err := checkURL(w.URL, "http", "https"); err != nil {
-			v.addErr(key+".url", err)
-		}
-		switch w.Format {
-		case "", "standard":
-			if w.Secret == "" && w.SecretFile == "" {
-				v.add(key+".secret", "required for format standard (Standard Webhooks signs every message): set secret or secret_file")
-			}
-		case "slack", "json":
-		default:
-			v.add(key+".format", "%q: must be standard, slack or json", truncate(w.Format))
-		}
-		v.exclusive(key+".secret", w.Secret, w.SecretFile)
-		if w.Secret != "" {
-			if err := checkWebhookSecret(w.Secret); err != nil {
-				v.addErr(key+".secret", err)
-			}
-		}
+	if err := cfg.Validate(); err != nil {
+		v.errs = append(v.errs, packageErrors(err, alerts.ErrConfig, "alerts")...)
 	}
 }
 
-var ruleNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+// packageErrors turns the joined errors of another package's validation,
+// each "<sentinel>: key: problem" with the key as written in the YAML,
+// into ConfigErrors on those keys, so that they get their line like any
+// other. An error of another shape is kept whole on section. Each still
+// matches sentinel with errors.Is.
+func packageErrors(err error, sentinel error, section string) []*ConfigError {
+	var out []*ConfigError
+	for _, e := range splitJoined(err) {
+		msg := strings.TrimPrefix(e.Error(), sentinel.Error()+": ")
+		key, rest, ok := strings.Cut(msg, ": ")
+		if !ok || !keyPathRE.MatchString(key) || !strings.HasPrefix(key, section) {
+			key, rest = section, msg
+		}
+		out = append(out, &ConfigError{Key: key, Err: &detailError{msg: rest, err: e}})
+	}
+	return out
+}
 
-// checkWebhookSecret checks a Standard Webhooks symmetric secret: "whsec_"
+// keyPathRE matches a key path such as alerts.webhooks[0].headers.X-Token.
+var keyPathRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+|\[\d+\])*$`)
+
+// splitJoined flattens errors.Join, nested ones included. An error from
+// fmt.Errorf with several %w also unwraps to a list, but it is one error:
+// a join is recognised by its message being its parts' on separate lines.
+func splitJoined(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	parts := j.Unwrap()
+	msgs := make([]string, len(parts))
+	for i, e := range parts {
+		msgs[i] = e.Error()
+	}
+	if err.Error() != strings.Join(msgs, "\n") {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range parts {
+		out = append(out, splitJoined(e)...)
+	}
+	return out
+}
+
+// detailError is another package's error shown by its detail alone (the
+// key is in the ConfigError); it unwraps to the original.
+type detailError struct {
+	msg string
+	err error
+}
+
+func (e *detailError) Error() string { return e.msg }
+func (e *detailError) Unwrap() error { return e.err }
+
+// checkWebhookSecret checks a Standard Webhooks symmetric secret read from
+// a secret_file (inline secrets are checked by the alerts package): "whsec_"
 // then base64 of 24 to 64 bytes ("Signing secret: Random. Between 24 bytes
 // (192 bits) and 64 bytes (512 bits)", "base64 encoded, prefixed with
 // whsec_", Standard Webhooks specification, "Signature scheme"). The
@@ -471,8 +488,8 @@ func checkWebhookSecret(s string) error {
 
 func (c *Config) validateDetection(v *validator) {
 	d := &c.Detection
-	if !(d.BannerMinConfidence >= 0 && d.BannerMinConfidence <= 1) {
-		v.add("detection.banner_min_confidence", "must be in [0,1]")
+	if !(d.BannerMinConfidence > 0 && d.BannerMinConfidence <= 1) {
+		v.add("detection.banner_min_confidence", "must be in (0,1]")
 	}
 	for i, p := range d.ProtectPaths {
 		if !strings.HasPrefix(p, "/") {
@@ -483,9 +500,6 @@ func (c *Config) validateDetection(v *validator) {
 		if f == "" {
 			v.add(fmt.Sprintf("detection.signature_files[%d]", i), "empty file name")
 		}
-	}
-	if d.ResponseHeader != "" && !isHeaderName(d.ResponseHeader) {
-		v.add("detection.response_header", "%q is not an HTTP header name", d.ResponseHeader)
 	}
 	if d.Banner.HelpURL != "" {
 		if err := checkURL(d.Banner.HelpURL, "https", "http"); err != nil {

@@ -1,10 +1,15 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mitmwatch/mitmwatch/alerts"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 const testWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // 24 bytes
@@ -47,27 +52,44 @@ func TestValidate(t *testing.T) {
 		{name: "anyone_forges_client_address_with_xff", mutate: func(c *Config) {
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}
 		}, wantKey: "trusted_proxies[0]", wantMsg: "trusts every address"},
-		{name: "anyone_forges_a_clean_fingerprint", mutate: func(c *Config) { c.Forwarded.JA4Header = "X-JA4" },
-			wantKey: "forwarded.ja4_header", wantMsg: "needs trusted_proxies"},
-		{name: "anyone_forges_a_clean_ja3", mutate: func(c *Config) { c.Forwarded.JA3Header = "cf-ja3-hash" },
-			wantKey: "forwarded.ja3_header", wantMsg: "needs trusted_proxies"},
+		{name: "fingerprint_header_doubling_as_client_ip_header", mutate: func(c *Config) { c.Forwarded.JA4Header = "x-forwarded-for" },
+			wantKey: "forwarded.ja4_header", wantMsg: "is also forwarded.client_ip_header"},
+		{name: "cdn_headers_are_valid", mutate: func(c *Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+			c.Forwarded = ForwardedSection{ClientIPHeader: "CF-Connecting-IP", JA4Header: "CDN-JA4", JA3Header: "Cf-Ja3-Hash"}
+		}},
+		{name: "header_name_splitting_a_request", mutate: func(c *Config) { c.Forwarded.JA3Header = "X-JA3\r\nX-Evil" },
+			wantKey: "forwarded.ja3_header", wantMsg: "not an HTTP header name"},
 		{name: "self_signed_certificate_on_the_internet", mutate: func(c *Config) { c.Listen = "0.0.0.0:443" },
 			wantKey: "tls", wantMsg: "tls.cert_file or tls.acme required"},
 		{name: "unsigned_standard_webhook_lets_anyone_fake_incidents", mutate: func(c *Config) {
-			c.Alerts.Webhooks = []Webhook{{URL: "https://soc.example/h"}}
-		}, wantKey: "alerts.webhooks[0].secret", wantMsg: "required for format standard"},
+			c.Alerts.Webhooks = []Webhook{hook("https://soc.example/h", "", "")}
+		}, wantKey: "alerts.webhooks[0].secret", wantMsg: "required for the standard format"},
 		{name: "webhook_secret_too_short_to_resist_guessing", mutate: func(c *Config) {
-			c.Alerts.Webhooks = []Webhook{{URL: "https://soc.example/h", Secret: "whsec_c2hvcnQ="}}
-		}, wantKey: "alerts.webhooks[0].secret", wantMsg: "decodes to 5 bytes"},
+			c.Alerts.Webhooks = []Webhook{hook("https://soc.example/h", "", "whsec_c2hvcnQ=")}
+		}, wantKey: "alerts.webhooks[0].secret", wantMsg: "5 bytes"},
 		{name: "webhook_secret_not_base64", mutate: func(c *Config) {
-			c.Alerts.Webhooks = []Webhook{{URL: "https://soc.example/h", Secret: "whsec_not base64!"}}
-		}, wantKey: "alerts.webhooks[0].secret", wantMsg: "not base64"},
+			c.Alerts.Webhooks = []Webhook{hook("https://soc.example/h", "", "whsec_not base64!")}
+		}, wantKey: "alerts.webhooks[0].secret", wantMsg: "not standard base64"},
 		{name: "slack_webhook_needs_no_secret", mutate: func(c *Config) {
-			c.Alerts.Webhooks = []Webhook{{URL: "https://hooks.slack.com/services/x", Format: "slack"}}
+			c.Alerts.Webhooks = []Webhook{hook("https://hooks.slack.com/services/x", "slack", "")}
 		}},
 		{name: "standard_webhook_with_secret_is_valid", mutate: func(c *Config) {
-			c.Alerts.Webhooks = []Webhook{{URL: "https://soc.example/h", Secret: testWebhookSecret}}
+			c.Alerts.Webhooks = []Webhook{hook("https://soc.example/h", "", testWebhookSecret)}
 		}},
+		{name: "standard_webhook_with_secret_file_is_valid", mutate: func(c *Config) {
+			c.Alerts.Webhooks = []Webhook{{WebhookConfig: alerts.WebhookConfig{URL: "https://soc.example/h"}, SecretFile: "/s"}}
+		}},
+		{name: "secret_and_secret_file_disagreeing", mutate: func(c *Config) {
+			w := hook("https://soc.example/h", "", testWebhookSecret)
+			w.SecretFile = "/s"
+			c.Alerts.Webhooks = []Webhook{w}
+		}, wantKey: "alerts.webhooks[0].secret", wantMsg: "set secret or secret_file, not both"},
+		{name: "webhook_header_overriding_the_signature", mutate: func(c *Config) {
+			w := hook("https://soc.example/h", "", testWebhookSecret)
+			w.Headers = map[string]string{"Webhook-Signature": "v1,forged"}
+			c.Alerts.Webhooks = []Webhook{w}
+		}, wantKey: "alerts.webhooks[0].headers.Webhook-Signature", wantMsg: "may not be set"},
 		{name: "wildcard_acme_domain", mutate: func(c *Config) {
 			c.TLS.ACME = &ACMESection{Domains: []string{"*.example.com"}}
 		}, wantKey: "tls.acme.domains[0]", wantMsg: "no wildcards"},
@@ -82,12 +104,17 @@ func TestValidate(t *testing.T) {
 		}, wantKey: "store.redis.key_prefix", wantMsg: "{ or }"},
 		{name: "rule_window_shorter_than_a_bucket", mutate: func(c *Config) { c.Alerts.Rules[0].Window = 59 * time.Second },
 			wantKey: "alerts.rules[0].window", wantMsg: "at least 1m"},
+		{name: "rule_of_unknown_type", mutate: func(c *Config) { c.Alerts.Rules[0].Type = "spike" },
+			wantKey: "alerts.rules[0].type", wantMsg: "share, surge or new_fingerprint"},
 		{name: "share_given_as_a_percentage", mutate: func(c *Config) { c.Alerts.Rules[0].MinShare = 20 },
 			wantKey: "alerts.rules[0].min_share", wantMsg: "(0,1]"},
 		{name: "nan_share", mutate: func(c *Config) { c.Alerts.Rules[0].MinShare = nan() },
 			wantKey: "alerts.rules[0].min_share", wantMsg: "(0,1]"},
-		{name: "evaluating_never", mutate: func(c *Config) { c.Alerts.EvaluateEvery = 0 },
-			wantKey: "alerts.evaluate_every", wantMsg: "positive"},
+		{name: "evaluating_in_a_busy_loop", mutate: func(c *Config) { c.Alerts.EvaluateEvery = time.Millisecond },
+			wantKey: "alerts.evaluate_every", wantMsg: "at least 1s"},
+		{name: "negative_evaluate_every", mutate: func(c *Config) { c.Alerts.EvaluateEvery = -time.Second },
+			wantKey: "alerts.evaluate_every", wantMsg: "at least 1s"},
+		{name: "no_alert_rules_is_valid", mutate: func(c *Config) { c.Alerts.Rules = nil }},
 		{name: "upstream_host_port_without_scheme", mutate: func(c *Config) { c.Upstream = "localhost:8080" },
 			wantKey: "upstream", wantMsg: "write http://localhost:8080"},
 		{name: "upstream_without_scheme", mutate: func(c *Config) { c.Upstream = "app.internal:8080" },
@@ -102,14 +129,19 @@ func TestValidate(t *testing.T) {
 			wantKey: "listen", wantMsg: "neither an IP address nor a host name"},
 		{name: "admin_on_the_serving_address", mutate: func(c *Config) { c.Admin.Listen = c.Listen },
 			wantKey: "admin.listen", wantMsg: "same address as listen"},
+		{name: "banner_threshold_zero_warns_everyone", mutate: func(c *Config) { c.Detection.BannerMinConfidence = 0 },
+			wantKey: "detection.banner_min_confidence", wantMsg: "(0,1]"},
 		{name: "help_link_running_script", mutate: func(c *Config) { c.Detection.Banner.HelpURL = "javascript:alert(document.cookie)" },
 			wantKey: "detection.banner.help_url", wantMsg: "scheme must be https or http"},
-		{name: "response_header_splitting", mutate: func(c *Config) { c.Detection.ResponseHeader = "X-A: b\r\nSet-Cookie" },
-			wantKey: "detection.response_header", wantMsg: "not an HTTP header name"},
 		{name: "duplicate_static_geo_range", mutate: func(c *Config) {
-			p := netip.MustParsePrefix("10.0.0.0/8")
-			c.Geo.Static = []StaticGeo{{CIDR: p, Country: "KZ"}, {CIDR: p, Country: "RU"}}
-		}, wantKey: "geo.static[1].cidr", wantMsg: "listed twice"},
+			c.Geo.Static = []middleware.StaticGeo{{CIDR: "10.0.0.0/8", Country: "KZ"}, {CIDR: "10.0.0.0/8", Country: "RU"}}
+		}, wantKey: "geo.static[1].cidr", wantMsg: "already geo.static[0]"},
+		{name: "static_geo_org_without_asn", mutate: func(c *Config) {
+			c.Geo.Static = []middleware.StaticGeo{{CIDR: "10.0.0.0/8", Country: "kz", Org: "JSC Kazakhtelecom"}}
+		}, wantKey: "geo.static[0].org", wantMsg: "without asn"},
+		{name: "static_geo_lower_case_country_and_bare_address_are_valid", mutate: func(c *Config) {
+			c.Geo.Static = []middleware.StaticGeo{{CIDR: "192.0.2.1", Country: "kz", ASN: 9198}}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,6 +168,10 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func hook(url, format, secret string) Webhook {
+	return Webhook{WebhookConfig: alerts.WebhookConfig{URL: url, Format: format, Secret: secret}}
 }
 
 func nan() float64 {
@@ -168,5 +204,32 @@ func TestIsLoopbackHost(t *testing.T) {
 		if got := isLoopbackHost(host); got != want {
 			t.Errorf("isLoopbackHost(%q) = %v, want %v", host, got, want)
 		}
+	}
+}
+
+// TestPackageErrors: the alerts and middleware validations' errors become
+// ConfigErrors on their keys and still match their packages' sentinels;
+// an error without a key stays whole on its section.
+func TestPackageErrors(t *testing.T) {
+	c := DefaultConfig()
+	c.Alerts.Rules[0].MinShare = 2
+	c.Geo.Static = []middleware.StaticGeo{{CIDR: "10.0.0.0/33", Country: "KZ"}}
+	err := c.Validate()
+	if !errors.Is(err, alerts.ErrConfig) || !errors.Is(err, middleware.ErrGeoConfig) {
+		t.Errorf("%v does not match both sentinels", err)
+	}
+	keys := map[string]bool{}
+	for _, e := range configErrors(t, err) {
+		keys[e.Key] = true
+		if strings.Contains(e.Error(), "invalid configuration") || strings.Contains(e.Error(), "invalid geo config") {
+			t.Errorf("%q repeats the package prefix", e)
+		}
+	}
+	if !keys["alerts.rules[0].min_share"] || !keys["geo.static[0].cidr"] {
+		t.Errorf("keys %v", keys)
+	}
+	odd := packageErrors(errors.Join(fmt.Errorf("%w: something without a key", alerts.ErrConfig)), alerts.ErrConfig, "alerts")
+	if len(odd) != 1 || odd[0].Key != "alerts" || odd[0].Err.Error() != "something without a key" {
+		t.Errorf("got %+v", odd[0])
 	}
 }
