@@ -2,7 +2,9 @@
 // the [Recorder] on the request path, the [Store]s that keep the counts
 // ([MemoryStore] in process, [RedisStore] on Redis standalone, Sentinel or
 // Cluster), and the queries that rules, the CLI (`mitmwatch top`) and the
-// dashboard use ([Store.Top], [Store.Series], [Store.NewFingerprints]).
+// dashboard use ([Store.Top], [Store.Series], [Store.NewFingerprints]); and
+// on top of them the alerting: rules, incidents, the outbox and webhook
+// delivery, run by the [Evaluator] on every node.
 //
 // # Recording
 //
@@ -132,6 +134,114 @@
 // [Store.NewFingerprints] reads the {fp} index. [RedisConfig].MaxWindow
 // (31 days) caps a window.
 //
+// # Rules
+//
+// A [RuleConfig] (the `alerts.rules` of the server's YAML, see [Config]
+// and [LoadConfig]) is one of three types, judged every
+// [Config].EvaluateEvery (15 s) over a window of whole store minutes
+// ending now:
+//
+//   - share: the intercepted share of a country's, ASN's or network's
+//     browser connections reaches MinShare with at least MinConnections.
+//   - surge: the share reaches SurgeFactor times the same subject's share
+//     over the trailing Baseline (24 h, read at most hourly) and at least
+//     MinShare; a subject without MinBaselineConnections in its baseline
+//     is not judged.
+//   - new_fingerprint: an intercepted or unknown JA4 first seen (anywhere)
+//     within the window is carried by MinClients clients of one network.
+//     The store counts distinct clients per network, not per network and
+//     JA4, so the rule bounds the JA4's clients by min(its connections,
+//     the network's clients): exact for a network whose traffic is that
+//     JA4, an over-estimate in a busy network where few clients make many
+//     connections with it.
+//
+// [DefaultRules] (used when none are configured) are sized for a mid-size
+// site and justified in their doc comment. Only browser connections count:
+// a share is of connections that could be judged against the browser they
+// claim.
+//
+// # Incidents
+//
+// A firing rule opens an [Incident] for (rule, subject); new_fingerprint
+// incidents are per (rule, network, JA4). Every node evaluates, but the
+// [IncidentStore] makes one node the emitter: opening is a set-if-absent
+// (Redis SET NX PX; a map under a mutex in memory) and every later change
+// (reminder, recovery, resolution) a compare-and-set of the whole record
+// (a Lua script on one key), so of two nodes racing exactly one changes it
+// and only that one emits. Hence one alert per incident across all nodes,
+// no repeat while it is open, a reminder no more often than Reminder (1 h;
+// NoReminder turns them off), and one interception.resolved once the
+// subject has stayed below its resolve line (ResolveBelow, the
+// hysteresis: half the firing line by default; or too little traffic to
+// judge) for ResolveAfter (one window). A surge is measured against the
+// baseline frozen when the incident opened, so the surge inflating the
+// trailing baseline does not resolve it. A new fingerprint's incident
+// closes silently when the JA4 is no longer new.
+//
+// An event is written into the incident (Outgoing) before it goes to the
+// outbox and cleared after. A node that dies in between leaves it there;
+// after twice EvaluateEvery another evaluation (any node's, claiming the
+// retry by compare-and-set) enqueues the same event. Event ids derive from
+// the incident ("msg_<incident>_alert", "_r<N>", "_resolved"), so a
+// repeat carries the same webhook-id and receivers deduplicate it.
+// Incidents live 24 h after the last evaluation that touched them: long
+// enough for any outage of the evaluators, short enough that a deployment
+// that stopped alerting does not block alerts for ever.
+//
+// # Delivery
+//
+// Events go through an [Outbox]: a Redis Stream with one consumer group
+// ([RedisOutbox]) when nodes share Redis, a slice with the same semantics
+// ([MemoryOutbox]) in embedded mode, where the events die with the
+// process. Each node's deliverer reads new entries (XREADGROUP), so each
+// event goes to one node, and sends it to every sink (the webhooks:
+// [FormatStandard], [FormatSlack], [FormatJSON]). It records after every
+// attempt the per-(event, sink) [SinkState], so an event fanned out to two
+// sinks is not sent again to the one that took it while the other is
+// retried, whichever node retries. The entry is acknowledged (XACK) when
+// every sink is done: delivered, given up after MaxAttempts, or gone. A
+// node that dies mid-delivery leaves its entries pending; a live node
+// renews its claims (XCLAIM to itself) every third of RedeliverAfter (1
+// min), and any node takes over entries silent for longer (XAUTOCLAIM).
+// [Evaluator.Close] lets deliveries finish until its context ends and
+// leaves the rest in the outbox.
+//
+// Retries back off exponentially from Backoff (5 s) to MaxBackoff (1 h),
+// each delay drawn from its upper half (jitter); a Retry-After header
+// (seconds or HTTP date, capped at 6 h) replaces the delay. A 3xx is a
+// failure (redirects are not followed), and 410 Gone ends delivery to the
+// sink on that node until restart (Standard Webhooks, "Delivery success
+// and failure"). webhook-id stays the event's across retries, sinks and
+// nodes; webhook-timestamp is each attempt's, as the specification asks.
+// Every attempt goes to the [DeliveryLog] (bounded: a Redis LIST trimmed
+// on append, or a ring), which the dashboard shows. Logs and the delivery
+// log name sinks, never their URLs (a Slack URL is its own secret) or
+// headers.
+//
+// Standard Webhooks (https://www.standardwebhooks.com, spec 1.0.0): the
+// body is {type, timestamp, data}; [Signer] signs "{id}.{timestamp}.{body}"
+// with HMAC-SHA256 under the base64-decoded part of the "whsec_" secret and
+// sends "v1,<base64>"; TestSignerSpecVector checks the reference
+// libraries' example vector. [NoteBook] supplies the grades and verdict
+// reasons that the store does not keep; notes are per process.
+//
+// # Coordination keys
+//
+// Beside the store's keys (same prefix P):
+//
+//	key                       type     content                                    expires
+//	P:{S}:inc:<rule>[:<JA4>]  STRING   one open incident (JSON); S is the         24 h after the last
+//	                                   subject's tag: CC:ASN (the network's own   evaluation touching it
+//	                                   tag, so it shares their slot), CC or ASn
+//	P:alerts:incidents        SET      keys of open incidents (advisory index)    never (members removed
+//	                                                                              with their incident)
+//	P:{outbox}:events         STREAM   events; consumer group "deliverers"        MAXLEN ~ 10 000
+//	P:{outbox}:s:<event id>   HASH     sink → {attempts, outcome}                 7 d after the last change
+//	P:{outbox}:log            LIST     delivery records, newest first             trimmed to DeliveryLogSize
+//
+// Every command touches one key, or keys of one tag ({outbox}), so all of
+// it works on a Cluster.
+//
 // # Metrics
 //
 // With [RecorderConfig].Registerer set, the recorder exports (no labels:
@@ -145,4 +255,15 @@
 //	mitmwatch_alerts_flush_duration_seconds  time of one store call
 //
 // [Recorder.Stats] returns the same counters without Prometheus.
+//
+// With [EvaluatorConfig].Registerer set, the evaluator exports (labels
+// are bounded: sink_format has three values, outcome four, type three):
+//
+//	mitmwatch_alerts_deliveries_total{sink_format,outcome}     delivery attempts: delivered, retry, failed, gone
+//	mitmwatch_alerts_delivery_duration_seconds{sink_format}   time of one attempt
+//	mitmwatch_alerts_outbox_pending                           events not yet acknowledged (read every RedeliverAfter/3)
+//	mitmwatch_alerts_events_total{type}                       events this node enqueued: alert, reminder, resolved
+//	mitmwatch_alerts_evaluations_total                        evaluations run
+//	mitmwatch_alerts_evaluation_errors_total                  evaluations that failed in part
+//	mitmwatch_alerts_incidents_open                           open incidents, all nodes, at the last evaluation
 package alerts
