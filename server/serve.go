@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -357,18 +356,13 @@ func (e *Edge) buildHandler(reg prometheus.Registerer) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: classifier: %w", err)
 	}
-	e.geo, err = middleware.NewGeo(geoConfig(cfg.Geo))
+	e.geo, err = middleware.NewGeo(cfg.Geo)
 	if err != nil {
 		return nil, fmt.Errorf("server: geo: %w", err)
 	}
 	trusted := make([]string, len(cfg.TrustedProxies))
 	for i, p := range cfg.TrustedProxies {
 		trusted[i] = p.String()
-	}
-	if h := cfg.Detection.ResponseHeader; h != "" && !strings.EqualFold(h, middleware.VerdictHeader) {
-		// ADAPTER(middleware): the middleware names its response header
-		// itself; the configured name is not used yet.
-		e.logger.Warn("detection.response_header: the verdict header is named "+middleware.VerdictHeader, "configured", h)
 	}
 	grades := NewProductGrades(db, 0)
 	e.grades = grades
@@ -382,7 +376,7 @@ func (e *Edge) buildHandler(reg prometheus.Registerer) (http.Handler, error) {
 		UpstreamJA4Header:   cfg.Forwarded.JA4Header,
 		UpstreamJA3Header:   cfg.Forwarded.JA3Header,
 		ProtectPaths:        cfg.Detection.ProtectPaths,
-		ResponseHeader:      cfg.Detection.ResponseHeader != "",
+		ResponseHeader:      cfg.Detection.ResponseHeader,
 		Logger:              e.logger,
 		LogClientIP:         cfg.Logging.LogClientIP,
 		Recorder:            e.recorder,
@@ -403,20 +397,6 @@ func upstreamList(cfg *Config) []string {
 		return []string{cfg.Upstream}
 	}
 	return cfg.Upstreams
-}
-
-// geoConfig maps the server's geo section to the middleware's.
-//
-// ADAPTER(middleware): server.Config.Geo mirrors middleware.GeoConfig
-// until the config engineer switches it over (see the TODO in config.go).
-func geoConfig(s GeoSection) middleware.GeoConfig {
-	g := middleware.GeoConfig{CountryDB: s.CountryDB, ASNDB: s.ASNDB}
-	for _, st := range s.Static {
-		g.Static = append(g.Static, middleware.StaticGeo{
-			CIDR: st.CIDR.String(), Country: st.Country, ASN: st.ASN, Org: st.Org,
-		})
-	}
-	return g
 }
 
 // annotation is what the proxy tells the upstream, from the middleware's

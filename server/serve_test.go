@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/mitmwatch/mitmwatch/alerts"
 	"github.com/mitmwatch/mitmwatch/fingerprints"
+	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
 // chromeUA is a person's Chromium, as the classifier knows it.
@@ -53,7 +53,7 @@ func startEdge(t *testing.T, opts ServeOptions, edit func(*Config)) *edgeFixture
 	cfg.Admin.Listen = ""
 	cfg.TLS.CertFile, cfg.TLS.KeyFile = f.a.CertFile, f.a.KeyFile
 	cfg.TLS.Certificates = []CertificateFiles{{CertFile: f.b.CertFile, KeyFile: f.b.KeyFile}}
-	cfg.Geo.Static = []StaticGeo{{CIDR: netip.MustParsePrefix("127.0.0.0/8"), Country: "KZ", ASN: 9198, Org: "JSC Kazakhtelecom"}}
+	cfg.Geo.Static = []middleware.StaticGeo{{CIDR: "127.0.0.0/8", Country: "KZ", ASN: 9198, Org: "JSC Kazakhtelecom"}}
 	cfg.Shutdown.Timeout = 20 * time.Second
 	if edit != nil {
 		edit(cfg)
