@@ -89,6 +89,20 @@ type decoder struct {
 	errs   []*ConfigError
 	lines  map[string]int
 	budget int
+	fields map[reflect.Type]map[string][]int // yamlFields, cached
+}
+
+// fieldsOf is yamlFields(t), computed once per type and decode.
+func (d *decoder) fieldsOf(t reflect.Type) map[string][]int {
+	if f, ok := d.fields[t]; ok {
+		return f
+	}
+	if d.fields == nil {
+		d.fields = map[reflect.Type]map[string][]int{}
+	}
+	f := yamlFields(t)
+	d.fields[t] = f
+	return f
 }
 
 func (d *decoder) fail(n *yaml.Node, key string, err error) {
@@ -260,7 +274,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) {
 		d.wrongType(n, key, "a mapping (key: value)")
 		return
 	}
-	fields := yamlFields(v.Type())
+	fields := d.fieldsOf(v.Type())
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i]; k.ShortTag() == "!!merge" {
 			d.merge(n.Content[i+1], v, key)
