@@ -261,7 +261,7 @@ func (e *Edge) buildStores(reg prometheus.Registerer) error {
 		return nil
 	}
 	ev, err := alerts.NewEvaluator(alerts.EvaluatorConfig{
-		Config:      alertsConfig(cfg.Alerts),
+		Config:      cfg.Alerts.Config(),
 		Store:       e.store,
 		Redis:       e.redis,
 		RedisPrefix: prefix,
@@ -290,34 +290,6 @@ func redisOptions(r *RedisSection) *redis.UniversalOptions {
 		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return o
-}
-
-// alertsConfig maps the server's alerts section to the alerts package's.
-//
-// ADAPTER(alerts): server.Config.Alerts mirrors alerts.Config until the
-// config engineer switches it over (see the TODO in config.go); then this
-// function goes away.
-func alertsConfig(s AlertsSection) alerts.Config {
-	c := alerts.Config{EvaluateEvery: s.EvaluateEvery}
-	for _, r := range s.Rules {
-		c.Rules = append(c.Rules, alerts.RuleConfig{
-			Name:           r.Name,
-			Type:           alerts.RuleShare,
-			Scope:          r.Scope,
-			Window:         r.Window,
-			MinConnections: r.MinConnections,
-			MinShare:       r.MinShare,
-		})
-	}
-	for _, w := range s.Webhooks {
-		wc := alerts.WebhookConfig{URL: w.URL, Format: w.Format}
-		if w.Format == "" || w.Format == alerts.FormatStandard {
-			// The server's json format is documented unsigned.
-			wc.Secret = w.Secret
-		}
-		c.Webhooks = append(c.Webhooks, wc)
-	}
-	return c
 }
 
 // buildHandler makes the classifier, geo, middleware and proxy.
