@@ -616,3 +616,101 @@ func (e *Edge) step(ctx context.Context, name string, fn func(context.Context) e
 	e.logger.Info(name + " done")
 	return nil
 }
+
+// DemoAdminConfig configures [StartDemoAdmin]. The zero value serves the
+// dashboard on 127.0.0.1:9090.
+type DemoAdminConfig struct {
+	// Listen is the admin listener's address. Default
+	// [DefaultAdminListen]. Loopback only: the demo sets no token.
+	Listen string
+	// Listener, if non-nil, is served instead of listening on Listen
+	// (tests). DemoAdmin.Close closes it.
+	Listener net.Listener
+	// Logger receives the dashboard's address and errors. Default:
+	// discard.
+	Logger *slog.Logger
+}
+
+// DemoAdmin is the dashboard of `mitmwatch demo`: an embedded memory
+// store fed by the demo's own traffic, the alerts evaluator with the
+// default rules, and the admin listener, so that a newcomer sees the
+// whole product from one command. Put Recorder in the demo middleware's
+// Config and wrap the demo's handler with [DemoAdmin.Handler].
+type DemoAdmin struct {
+	// Recorder is what the demo's middleware records verdicts into
+	// (middleware.Config.Recorder).
+	Recorder *alerts.Recorder
+	// URL is the dashboard's address, http://127.0.0.1:9090/.
+	URL string
+
+	grades    *ProductGrades
+	evaluator *alerts.Evaluator
+	stop      context.CancelFunc
+	done      chan error
+	logger    *slog.Logger
+}
+
+// StartDemoAdmin opens the admin listener and starts the recorder,
+// evaluator and dashboard. An error (most often the port being taken)
+// leaves nothing running; the demo can go on without a dashboard.
+func StartDemoAdmin(cfg DemoAdminConfig) (*DemoAdmin, error) {
+	logger := orDiscard(cfg.Logger)
+	ln, err := listen(context.Background(), cfg.Listener, cfg.Listen, DefaultAdminListen)
+	if err != nil {
+		return nil, err
+	}
+	store := alerts.NewMemoryStore()
+	rec, err := alerts.NewRecorder(store, alerts.RecorderConfig{Logger: logger})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("server: demo recorder: %w", err)
+	}
+	ev, err := alerts.NewEvaluator(alerts.EvaluatorConfig{Store: store, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("server: demo alerts: %w", err)
+	}
+	db, err := fingerprints.DefaultDatabase()
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("server: demo signatures: %w", err)
+	}
+	d := &DemoAdmin{
+		Recorder:  rec,
+		URL:       "http://" + ln.Addr().String() + "/",
+		grades:    NewProductGrades(db, 0),
+		evaluator: ev,
+		done:      make(chan error, 1),
+		logger:    logger,
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	d.stop = stop
+	rec.Start()
+	ev.Start()
+	go func() {
+		d.done <- ServeAdmin(ctx, AdminServerConfig{
+			Listener: ln,
+			Store:    store,
+			Alerts:   NewAlertFeed(ev),
+			Grades:   d.grades.Grade,
+			Logger:   logger,
+		})
+	}()
+	return d, nil
+}
+
+// Handler notes the grade of each interception product the middleware
+// names, for the dashboard. Put it inside the middleware:
+// mw(d.Handler(page)).
+func (d *DemoAdmin) Handler(next http.Handler) http.Handler {
+	return noteGrades(d.grades, next)
+}
+
+// Close flushes the recorder, stops the evaluator and the admin listener,
+// and returns their errors joined.
+func (d *DemoAdmin) Close(ctx context.Context) error {
+	errs := []error{d.Recorder.Close(ctx), d.evaluator.Close(ctx)}
+	d.stop()
+	errs = append(errs, <-d.done)
+	return errors.Join(errs...)
+}

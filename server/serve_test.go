@@ -372,3 +372,41 @@ func TestNewEdgeRejectsInvalidConfig(t *testing.T) {
 		t.Error("the listener given to a failed NewEdge is still open")
 	}
 }
+
+func TestStartDemoAdminShowsRecordedTraffic(t *testing.T) {
+	d, err := StartDemoAdmin(DemoAdminConfig{Listener: loopback(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			d.Close(context.Background())
+		}
+	})
+	d.Recorder.Record(alerts.Observation{Country: "KZ", ASN: 9198, ASOrg: "JSC Kazakhtelecom", Browser: true,
+		Verdict: alerts.VerdictIntercepted, Product: "mitmproxy", JA4: "t13i2910h2_c36778b98fa1_1f22a2ca17c4"})
+	if err := d.Recorder.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(d.URL + "api/top?window=1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top topResponse
+	err = json.NewDecoder(resp.Body).Decode(&top)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top.Rows) != 1 || top.Rows[0].ASN != 9198 || top.Rows[0].Intercepted != 1 {
+		t.Fatalf("dashboard rows %+v, want the one recorded intercepted connection in AS9198", top.Rows)
+	}
+	closed = true
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := http.Get(d.URL + "healthz"); err == nil {
+		t.Error("the dashboard still answers after Close")
+	}
+}
