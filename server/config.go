@@ -744,7 +744,8 @@ func (c *Config) hasInlineSecrets() bool {
 		return true
 	}
 	for _, w := range c.Alerts.Webhooks {
-		if w.Secret != "" || len(w.Headers) > 0 {
+		// A Slack incoming-webhook URL is itself a secret.
+		if w.Secret != "" || len(w.Headers) > 0 || w.Format == alerts.FormatSlack {
 			return true
 		}
 	}

@@ -462,17 +462,21 @@ func TestLoadConfigMissingFile(t *testing.T) {
 // are worth a warning; the same in a private file are not.
 func TestWorldReadableSecretsWarn(t *testing.T) {
 	dir := t.TempDir()
-	data := "admin: {token: 0123456789abcdef0123}\n"
+	token := "admin: {token: 0123456789abcdef0123}\n"
+	slack := "alerts: {webhooks: [{url: https://hooks.slack.com/services/T/B/X, format: slack}]}\n"
 	for _, tt := range []struct {
 		name string
+		data string
 		perm os.FileMode
 		want bool
 	}{
-		{"world_readable_warns", 0o644, true},
-		{"private_is_quiet", 0o600, false},
+		{"world_readable_token_warns", token, 0o644, true},
+		{"world_readable_slack_url_warns", slack, 0o644, true},
+		{"world_readable_without_secrets_is_quiet", "listen: 127.0.0.1:8443\n", 0o644, false},
+		{"private_is_quiet", token, 0o600, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p := writeFile(t, dir, tt.name+".yaml", data, tt.perm)
+			p := writeFile(t, dir, tt.name+".yaml", tt.data, tt.perm)
 			if err := os.Chmod(p, tt.perm); err != nil { // umask
 				t.Fatal(err)
 			}
