@@ -6,6 +6,8 @@
 //	mitmwatch [demo] [flags]        the demo (default): https://127.0.0.1:8443/
 //	mitmwatch fingerprint [flags]   print the fingerprint of every connection
 //	mitmwatch eval [DIR]            classify a labelled corpus (testdata/corpus)
+//	mitmwatch top [--window 1h]     networks with the highest intercepted share (shared Redis store)
+//	mitmwatch alerts test           send a sample alert to every configured webhook
 //	mitmwatch help [command]
 //
 // Every flag has an environment twin (MITMWATCH_…) named in its help text;
@@ -62,6 +64,8 @@ func commands() []command {
 		{name: "serve", summary: "the edge server: TLS, detection, reverse proxy, admin (serve --config FILE)", run: runServe},
 		{name: "fingerprint", summary: "print one JSON line per TLS connection (learn your proxy's signature)", run: runFingerprint},
 		{name: "eval", summary: "classify a labelled corpus and print the confusion matrix", run: runEval},
+		{name: "top", summary: "networks with the highest intercepted share over --window (reads store.redis)", run: runTop},
+		{name: "alerts", summary: "alerts test: send a sample alert to every configured webhook", run: runAlerts},
 		{name: "config", summary: "check a configuration file: config check FILE (prints it, secrets redacted)", run: runConfig},
 	}
 }
