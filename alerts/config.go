@@ -530,6 +530,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// remindEvery is how often an open incident of the rule is reminded; 0
+// means never.
+func (r RuleConfig) remindEvery() time.Duration {
+	if r.NoReminder || r.Type == RuleNewFingerprint {
+		return 0
+	}
+	return r.Reminder
+}
+
 func (r RuleConfig) withDefaults() RuleConfig {
 	if r.Type == "" {
 		r.Type = RuleShare
@@ -541,8 +550,7 @@ func (r RuleConfig) withDefaults() RuleConfig {
 		if r.MinClients == 0 {
 			r.MinClients = DefaultMinClients
 		}
-		r.NoReminder = true
-		return r
+		return r // never reminded (see remindEvery), never resolved
 	case RuleSurge:
 		if r.MinConnections == 0 {
 			r.MinConnections = DefaultSurgeMinConnections

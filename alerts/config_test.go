@@ -67,8 +67,26 @@ func TestZeroConfigMeansDefaultRulesAndNoWebhook(t *testing.T) {
 	if r := got["asn-surge"]; r.Type != RuleSurge || r.SurgeFactor != 5 || r.Baseline != 24*time.Hour || r.MinConnections != 100 || r.MinBaselineConnections != 100 || r.ResolveBelow != 2.5 {
 		t.Errorf("asn-surge %+v", r)
 	}
-	if r := got["new-fingerprint"]; r.Type != RuleNewFingerprint || r.Scope != ScopeNetwork || r.MinClients != 20 || r.Window != time.Hour || !r.NoReminder {
+	if r := got["new-fingerprint"]; r.Type != RuleNewFingerprint || r.Scope != ScopeNetwork || r.MinClients != 20 || r.Window != time.Hour || r.remindEvery() != 0 {
 		t.Errorf("new-fingerprint %+v", r)
+	}
+}
+
+func TestDefaultedConfigValidatesAgain(t *testing.T) {
+	// LoadConfig returns a Config with its defaults filled in; handing it
+	// to NewEvaluator validates it again, which must not fail.
+	c, err := LoadConfig(strings.NewReader(edgeYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("LoadConfig result: %v", err)
+	}
+	if err := (Config{}).withDefaults().Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+	if _, err := NewEvaluator(EvaluatorConfig{Config: Config{}.withDefaults(), Store: NewMemoryStore()}); err != nil {
+		t.Errorf("NewEvaluator on defaults: %v", err)
 	}
 }
 

@@ -49,6 +49,18 @@ type deliverer struct {
 // above a bad day's need while bounding goroutines.
 const maxInFlight = 64
 
+// Consumer housekeeping: every pruneEvery a node deletes the consumers of
+// the Redis group idle for pruneIdle with nothing pending (nodes gone).
+const (
+	pruneEvery = time.Hour
+	pruneIdle  = 24 * time.Hour
+)
+
+// consumerPruner is implemented by [RedisOutbox].
+type consumerPruner interface {
+	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
+}
+
 // pollInterval is how long a Claim waits for new events, and how often
 // the pending gauge and the claims' heartbeats are refreshed at most.
 const pollInterval = time.Second
@@ -156,11 +168,22 @@ func (d *deliverer) outboxUp() {
 func (d *deliverer) heartbeat() {
 	t := time.NewTicker(max(d.idle/3, 10*time.Millisecond))
 	defer t.Stop()
+	lastPrune := time.Now()
 	for {
 		select {
 		case <-d.stop:
 			return
 		case <-t.C:
+		}
+		if p, ok := d.outbox.(consumerPruner); ok && time.Since(lastPrune) >= pruneEvery {
+			lastPrune = time.Now()
+			ctx, cancel := context.WithTimeout(d.attemptCtx, 10*time.Second)
+			if n, err := p.PruneConsumers(ctx, pruneIdle); err != nil {
+				d.logger.Debug("alerts: outbox consumer housekeeping failed", "err", err)
+			} else if n > 0 {
+				d.logger.Info("alerts: removed outbox consumers of departed nodes", "consumers", n)
+			}
+			cancel()
 		}
 		d.mu.Lock()
 		ids := make([]string, 0, len(d.inflight))

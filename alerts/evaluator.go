@@ -409,7 +409,7 @@ func (e *Evaluator) advance(ctx context.Context, r *rule, m *measurement, inc *I
 		if f.row.Share > next.PeakShare {
 			next.PeakShare, changed = f.row.Share, true
 		}
-		if !r.cfg.NoReminder && now.Sub(inc.LastNotified) >= r.cfg.Reminder {
+		if every := r.cfg.remindEvery(); every > 0 && now.Sub(inc.LastNotified) >= every {
 			next.Reminders++
 			next.LastNotified = now.UTC()
 			ev := e.newEvent(ctx, r, m, f, next, EventAlert, fmt.Sprintf("r%d", next.Reminders), now, d)

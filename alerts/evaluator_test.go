@@ -182,6 +182,41 @@ func TestHysteresisFlappingDoesNotResolve(t *testing.T) {
 	}
 }
 
+// TestNewFingerprintAlertsOnceAndClosesSilently: a new JA4 from 25
+// clients of one network alerts once; it is never reminded, and when it
+// stops being new (first seen more than a window ago) its incident closes
+// without a resolved notice, and it does not alert again.
+func TestNewFingerprintAlertsOnceAndClosesSilently(t *testing.T) {
+	st := NewMemoryStore()
+	clk := newTestClock(t0.Add(5 * time.Second))
+	ob := NewMemoryOutbox(0)
+	e := mustEvaluator(t, EvaluatorConfig{
+		Config: Config{Rules: []RuleConfig{{Name: "newfp", Type: RuleNewFingerprint, MinClients: 20}}},
+		Store:  st, Outbox: ob, Clock: clk.now,
+	})
+	const ja4 = "t13d0000h2_111111111111_222222222222"
+	var events []Event
+	for range 150 { // 2.5 hours, a minute at a time
+		var obs []Observation
+		for i := range 25 {
+			obs = append(obs, Observation{Country: "KZ", ASN: 9198, Browser: true, Verdict: VerdictUnknown, JA4: ja4, Client: addrN(i)})
+		}
+		feed(t, st, clk.now(), obs...)
+		evaluate(t, e)
+		events = append(events, drain(t, ob)...)
+		clk.add(time.Minute)
+	}
+	if len(events) != 1 || events[0].Data.RuleType != RuleNewFingerprint || events[0].Data.TopFingerprints[0].JA4 != ja4 {
+		t.Fatalf("events %v", typesOf(events))
+	}
+	if a := events[0].Data; a.Clients != 25 || a.Country != "KZ" || !strings.HasPrefix(a.Summary, "New TLS fingerprint "+ja4) {
+		t.Errorf("alert %+v", a)
+	}
+	if incs, _ := e.Incidents(context.Background()); len(incs) != 0 {
+		t.Errorf("%d incidents open after the fingerprint stopped being new", len(incs))
+	}
+}
+
 // TestOutgoingEventOfADeadNodeIsEnqueuedByAnother: a node that opened an
 // incident and died before its event reached the outbox leaves it in the
 // incident; after the grace another evaluation enqueues the same event.

@@ -486,3 +486,29 @@ func (o *RedisOutbox) Pending(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// PruneConsumers deletes the group's consumers that have no pending entry
+// and have been inactive for longer than idle: each node that ever ran left
+// one (a random name per process), and XINFO CONSUMERS would otherwise grow
+// with every restart. A consumer with pending entries is kept: XAUTOCLAIM
+// moves those first.
+func (o *RedisOutbox) PruneConsumers(ctx context.Context, idle time.Duration) (int, error) {
+	if err := o.ensureGroup(ctx); err != nil {
+		return 0, err
+	}
+	cs, err := o.c.XInfoConsumers(ctx, o.k.stream(), o.group).Result()
+	if err != nil {
+		return 0, fmt.Errorf("alerts: redis outbox: consumers: %w", err)
+	}
+	n := 0
+	for _, c := range cs {
+		if c.Pending != 0 || c.Idle < idle {
+			continue
+		}
+		if err := o.c.XGroupDelConsumer(ctx, o.k.stream(), o.group, c.Name).Err(); err != nil {
+			return n, fmt.Errorf("alerts: redis outbox: delete consumer: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -247,3 +247,37 @@ func TestRedisOutboxSurvivesAFlushedStream(t *testing.T) {
 		t.Errorf("after recreation: %v, %v", eventIDs(got), err)
 	}
 }
+
+func TestRedisOutboxPrunesDepartedConsumersOnly(t *testing.T) {
+	ctx := context.Background()
+	c := standaloneClient(t)
+	p := newPrefix()
+	o, err := NewRedisOutbox(c, RedisOutboxConfig{Prefix: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if err := o.Add(ctx, testEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := o.Claim(ctx, "busy", 1, time.Hour, 0); len(got) != 1 { // keeps a pending entry
+		t.Fatal("claim")
+	}
+	got, err := o.Claim(ctx, "departed", 1, time.Hour, 0) // delivers and leaves
+	if err != nil || len(got) != 1 {
+		t.Fatal(got, err)
+	}
+	if err := o.Ack(ctx, got[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	n, err := o.PruneConsumers(ctx, 200*time.Millisecond)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	cs, err := c.XInfoConsumers(ctx, p+":{outbox}:events", "deliverers").Result()
+	if err != nil || len(cs) != 1 || cs[0].Name != "busy" {
+		t.Errorf("consumers left %+v, %v", cs, err)
+	}
+}
