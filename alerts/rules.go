@@ -245,10 +245,13 @@ const (
 	topProducts     = 5
 	topFingerprints = 5
 	sampleReasons   = 5
-	// firstSeenLookback is how far back the fingerprint index is read for
-	// the first-seen time of an alert's fingerprints.
+	// firstSeenLookback and firstSeenLimit bound the read of the
+	// fingerprint index for the first-seen times of an alert's
+	// fingerprints: the newest 1000 JA4s of the last 31 days (the store
+	// has no per-JA4 lookup; a fingerprint outside them has no
+	// first_seen in the alert).
 	firstSeenLookback = 31 * 24 * time.Hour
-	firstSeenLimit    = 5000
+	firstSeenLimit    = 1000
 )
 
 // details fills the parts of an alert that need more than the window's
