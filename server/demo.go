@@ -59,7 +59,20 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		ln.Close()
 		return err
 	}
-	mw, err := middleware.New(middleware.Config{Logger: logger})
+	// The dashboard, fed by the demo's own traffic; best effort: without
+	// it (port 9090 taken) the demo still runs.
+	mwCfg := middleware.Config{Logger: logger}
+	if adm, err := StartDemoAdmin(DemoAdminConfig{Logger: logger}); err != nil {
+		logger.Warn("demo: no dashboard", "err", err)
+	} else {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			adm.Close(ctx)
+		}()
+		mwCfg.Recorder, page = adm.Recorder, adm.Handler(page)
+	}
+	mw, err := middleware.New(mwCfg)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("server: demo detection: %w", err)
