@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -108,6 +109,9 @@ type Proxy struct {
 	logger   *slog.Logger
 	now      func() time.Time
 
+	keys      headerKeys
+	confTexts [101]string // "0.00" … "1.00"
+
 	errs, ejections prometheus.Counter
 }
 
@@ -148,6 +152,10 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	}
 	if p.failFor == 0 {
 		p.failFor = DefaultFailTimeout
+	}
+	p.keys = newHeaderKeys()
+	for i := range p.confTexts {
+		p.confTexts[i] = strconv.FormatFloat(float64(i)/100, 'f', 2, 64)
 	}
 	for i, s := range cfg.Upstreams {
 		u, err := url.Parse(s)
@@ -237,25 +245,64 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	if !a.Detected {
 		return
 	}
-	h := pr.Out.Header
-	h.Set(HeaderVerdict, a.Verdict.String())
-	h.Set(HeaderConfidence, strconv.FormatFloat(a.Confidence, 'f', 2, 64))
-	setIf(h, HeaderProduct, a.Product)
-	setIf(h, HeaderJA4, a.JA4)
-	setIf(h, HeaderJA3, a.JA3)
-	country := a.Country
+	p.addAnnotation(pr.Out.Header, &a)
+}
+
+// annotationHeaders is how many headers addAnnotation may add.
+const annotationHeaders = 7
+
+// addAnnotation adds a's headers to h. It writes the map directly under
+// keys canonicalised once, and cuts every value slice from one array:
+// one allocation per request instead of one per header. The slices are
+// full (len == cap), so whoever appends to one copies it.
+func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
+	vals := make([]string, 0, annotationHeaders)
+	add := func(key, v string) {
+		if v == "" {
+			return
+		}
+		vals = append(vals, v) // within capacity: earlier slices stay valid
+		n := len(vals)
+		h[key] = vals[n-1 : n : n]
+	}
+	k := &p.keys
+	add(k.verdict, a.Verdict.String())
+	add(k.confidence, p.confidenceText(a.Confidence))
+	add(k.product, headerSafe(a.Product))
+	add(k.ja4, headerSafe(a.JA4))
+	add(k.ja3, headerSafe(a.JA3))
+	country := headerSafe(a.Country)
 	if country == "" {
 		country = "ZZ"
 	}
-	setIf(h, HeaderCountry, country)
-	h.Set(HeaderASN, strconv.FormatUint(uint64(a.ASN), 10))
+	add(k.country, country)
+	add(k.asn, strconv.FormatUint(uint64(a.ASN), 10))
 }
 
-// setIf sets a header to a header-safe form of v, if v is not empty.
-func setIf(h http.Header, name, v string) {
-	if v = headerSafe(v); v != "" {
-		h.Set(name, v)
+// headerKeys are the Header… names as net/http stores them.
+type headerKeys struct {
+	verdict, confidence, product, ja4, ja3, country, asn string
+}
+
+func newHeaderKeys() headerKeys {
+	c := http.CanonicalHeaderKey
+	return headerKeys{
+		verdict: c(HeaderVerdict), confidence: c(HeaderConfidence), product: c(HeaderProduct),
+		ja4: c(HeaderJA4), ja3: c(HeaderJA3), country: c(HeaderCountry), asn: c(HeaderASN),
 	}
+}
+
+// confidenceText formats a confidence with two decimals, from a table
+// (no allocation); values outside [0, 1] are clamped.
+func (p *Proxy) confidenceText(c float64) string {
+	i := int(math.Round(c * 100))
+	switch {
+	case i < 0 || c != c: // NaN too
+		i = 0
+	case i > 100:
+		i = 100
+	}
+	return p.confTexts[i]
 }
 
 // maxHeaderValue bounds a value mitmwatch adds (product names come from

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -110,5 +113,66 @@ func BenchmarkStripMitmwatchHeaders(b *testing.B) {
 				stripMitmwatchHeaders(h)
 			}
 		})
+	}
+}
+
+// BenchmarkEdge measures whole requests through an in-process edge (TLS,
+// capture, middleware, proxy) to a local upstream, detection on and off,
+// on kept-alive connections and on a new connection per request. The
+// client's work is included; compare on with off. scripts/bench-edge is
+// the load test with a real load generator.
+func BenchmarkEdge(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok\n")
+	}))
+	defer up.Close()
+	for _, detection := range []bool{true, false} {
+		cfg := DefaultConfig()
+		cfg.Admin.Listen = ""
+		cfg.Upstream = up.URL
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir := b.TempDir()
+		e, err := NewEdge(cfg, ServeOptions{Listener: ln, NoDetection: !detection, CertDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		for _, mode := range []string{"keepalive", "newconn"} {
+			name := fmt.Sprintf("detection=%v/%s", detection, mode)
+			b.Run(name, func(b *testing.B) {
+				tr := &http.Transport{
+					TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, // the edge's self-signed certificate
+					MaxIdleConnsPerHost: 64,
+					DisableKeepAlives:   mode == "newconn",
+				}
+				defer tr.CloseIdleConnections()
+				client := &http.Client{Transport: tr}
+				url := "https://" + e.Addr().String() + "/"
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						req, _ := http.NewRequest("GET", url, nil)
+						req.Header.Set("User-Agent", chromeUA)
+						resp, err := client.Do(req)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				})
+			})
+		}
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -358,7 +358,10 @@ func (e *Edge) buildHandler(reg prometheus.Registerer) (http.Handler, error) {
 		return nil, fmt.Errorf("server: detection: %w", err)
 	}
 	if proxy != nil {
-		proxy.annotate = annotation
+		// One verdict lookup per request for both the headers and the
+		// grades.
+		proxy.annotate = func(r *http.Request) Annotation { return annotation(r, grades) }
+		return mw(proxy), nil
 	}
 	return mw(noteGrades(grades, inner)), nil
 }
@@ -372,11 +375,15 @@ func upstreamList(cfg *Config) []string {
 }
 
 // annotation is what the proxy tells the upstream, from the middleware's
-// verdict for the request.
-func annotation(r *http.Request) Annotation {
+// verdict for the request; it also notes an interceptor's grade for the
+// dashboard.
+func annotation(r *http.Request, grades *ProductGrades) Annotation {
 	v, ok := middleware.FromContext(r.Context())
 	if !ok {
 		return Annotation{}
+	}
+	if v.Verdict.Verdict == fingerprints.OutcomeIntercepted {
+		grades.NoteVerdict(v.Verdict)
 	}
 	return Annotation{
 		Detected:   true,
