@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -408,5 +409,47 @@ func TestStartDemoAdminShowsRecordedTraffic(t *testing.T) {
 	}
 	if _, err := http.Get(d.URL + "healthz"); err == nil {
 		t.Error("the dashboard still answers after Close")
+	}
+}
+
+func TestServeBehindProxyProtocol(t *testing.T) {
+	up := newEchoUpstream(t, "up")
+	f := startEdge(t, ServeOptions{}, func(c *Config) {
+		c.Upstream = up.URL
+		c.ProxyProtocol.Enabled = true
+		c.ProxyProtocol.Trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		c.Geo.Static = append(c.Geo.Static, middleware.StaticGeo{CIDR: "203.0.113.0/24", Country: "DE", ASN: 3320})
+	})
+	// A load balancer on loopback: PROXY v1 before the TLS handshake,
+	// naming the real client. The capture must see the hello after the
+	// PROXY header (listener order), and geo must place the named client.
+	tc := newTestClient(t, f.addr, f.pool, false)
+	tr := tc.Transport.(*http.Transport)
+	tr.TLSClientConfig.ServerName = "a.example.test"
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.WriteString(c, "PROXY TCP4 203.0.113.5 127.0.0.1 50000 443\r\n"); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	req, _ := http.NewRequest("GET", "https://a.example.test/", nil)
+	req.Header.Set("User-Agent", chromeUA)
+	resp, body := tc.do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := decodeEcho(t, bytes.NewReader(body)).Header
+	if got.Get("X-Forwarded-For") != "203.0.113.5" || got.Get(HeaderCountry) != "DE" || got.Get(HeaderASN) != "3320" {
+		t.Errorf("upstream got X-Forwarded-For %q country %q ASN %q, want the PROXY header's client in DE/3320",
+			got.Get("X-Forwarded-For"), got.Get(HeaderCountry), got.Get(HeaderASN))
+	}
+	if got.Get(HeaderJA4) == "" || got.Get(HeaderVerdict) != "spoofed" {
+		t.Errorf("no fingerprint behind the PROXY header: JA4 %q verdict %q", got.Get(HeaderJA4), got.Get(HeaderVerdict))
 	}
 }
