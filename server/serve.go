@@ -104,10 +104,12 @@ type Edge struct {
 	runOnce sync.Once
 }
 
-// NewEdge builds the edge from cfg, which must be valid (LoadConfig
-// validates it): it reads the configuration's secret and certificate
-// files, opens the listeners and connects nothing yet (Redis is contacted
-// on first use). On error everything opened is closed.
+// NewEdge builds the edge from cfg: it validates it (again, for a Config
+// from LoadConfig), reads its secret files into it ([Config.ReadFiles]
+// changes cfg) and its certificates, opens the listeners and connects
+// nothing yet (Redis is contacted on first use). Call [Edge.Run] next: it
+// serves and, at the end, closes everything. On error everything opened,
+// the listeners given in opts included, is closed.
 func NewEdge(cfg *Config, opts ServeOptions) (*Edge, error) {
 	if cfg == nil {
 		cfg = DefaultConfig()
