@@ -163,6 +163,12 @@ type Config struct {
 	// never blocks. Nil means nothing is recorded.
 	Recorder *alerts.Recorder
 
+	// Notes, if set, remembers the grade and reasons of each intercepted
+	// or unknown verdict's JA4, so that alerts (which read counts from
+	// the store) can show them: pass the same notebook as the alerts
+	// evaluator's Describe. Nil means none are kept.
+	Notes *alerts.NoteBook
+
 	// Registerer receives the mitmwatch_middleware_… metrics. Nil means
 	// none are registered.
 	Registerer prometheus.Registerer
@@ -190,6 +196,7 @@ type settings struct {
 	logIP         bool
 	ipKey         []byte
 	recorder      *alerts.Recorder
+	notes         *alerts.NoteBook
 	metrics       *metrics
 	blockedPage   *template.Template
 }
@@ -213,6 +220,7 @@ func (cfg Config) settings() (*settings, error) {
 		logIP:         cfg.LogClientIP,
 		ipKey:         cfg.IPHashKey,
 		recorder:      cfg.Recorder,
+		notes:         cfg.Notes,
 	}
 	if s.classifier == nil {
 		c, err := fingerprints.NewClassifier(fingerprints.ClassifierConfig{})

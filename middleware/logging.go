@@ -28,6 +28,9 @@ func (s *settings) emit(e *entry) {
 	if v.Verdict.Verdict != fingerprints.OutcomeClean {
 		s.logVerdict(e)
 	}
+	if s.notes != nil && (v.Verdict.Verdict == fingerprints.OutcomeIntercepted || v.Verdict.Verdict == fingerprints.OutcomeUnknown) {
+		s.notes.Note(v.JA4, v.Grade, v.Reasons)
+	}
 	if s.recorder != nil {
 		s.recorder.Record(alerts.Observation{
 			Country: v.Country,

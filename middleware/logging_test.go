@@ -119,7 +119,8 @@ func TestRecorderAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewPedanticRegistry()
-	h, _ := mwNew(t, Config{Geo: geo, Recorder: rec, Registerer: reg, ProtectPaths: []string{"/login"}}, mwHandlerOK())
+	notes := alerts.NewNoteBook(0)
+	h, _ := mwNew(t, Config{Geo: geo, Recorder: rec, Notes: notes, Registerer: reg, ProtectPaths: []string{"/login"}}, mwHandlerOK())
 
 	st := mwState(proxied.hello)
 	for _, p := range []string{"/", "/a", "/login"} {
@@ -144,6 +145,11 @@ func TestRecorderAndMetrics(t *testing.T) {
 	}
 	if err := rec.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The notebook gives alerts the grade and reasons the store does not
+	// keep.
+	if note, ok := notes.Describe(proxied.hello.Fingerprints().JA4); !ok || note.Grade == "" || len(note.Reasons) == 0 {
+		t.Errorf("notebook for the intercepted JA4: %+v, %v", note, ok)
 	}
 
 	for name, want := range map[string]float64{

@@ -70,7 +70,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 			defer cancel()
 			adm.Close(ctx)
 		}()
-		mwCfg.Recorder, page = adm.Recorder, adm.Handler(page)
+		mwCfg.Recorder, mwCfg.Notes, page = adm.Recorder, adm.Notes, adm.Handler(page)
 	}
 	mw, err := middleware.New(mwCfg)
 	if err != nil {

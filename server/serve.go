@@ -96,6 +96,7 @@ type Edge struct {
 	redis      redis.UniversalClient // nil: memory store
 	store      alerts.Store
 	recorder   *alerts.Recorder // nil without detection
+	notes      *alerts.NoteBook // grades and reasons per JA4, for alerts
 	evaluator  *alerts.Evaluator
 	classifier *fingerprints.Classifier
 	geo        *middleware.Geo
@@ -258,6 +259,7 @@ func (e *Edge) buildStores(reg prometheus.Registerer) error {
 		return fmt.Errorf("server: recorder: %w", err)
 	}
 	e.recorder = rec
+	e.notes = alerts.NewNoteBook(0)
 	if len(cfg.Alerts.Rules) == 0 {
 		e.logger.Info("alerts: no rules, alerting is off")
 		return nil
@@ -269,6 +271,7 @@ func (e *Edge) buildStores(reg prometheus.Registerer) error {
 		RedisPrefix: prefix,
 		Logger:      e.logger,
 		Registerer:  reg,
+		Describe:    e.notes.Describe,
 	})
 	if err != nil {
 		return fmt.Errorf("server: alerts: %w", err)
@@ -354,6 +357,7 @@ func (e *Edge) buildHandler(reg prometheus.Registerer) (http.Handler, error) {
 		Logger:              e.logger,
 		LogClientIP:         cfg.Logging.LogClientIP,
 		Recorder:            e.recorder,
+		Notes:               e.notes,
 		Registerer:          reg,
 	})
 	if err != nil {
@@ -649,6 +653,9 @@ type DemoAdmin struct {
 	// Recorder is what the demo's middleware records verdicts into
 	// (middleware.Config.Recorder).
 	Recorder *alerts.Recorder
+	// Notes keeps the grades and reasons the demo's alerts show
+	// (middleware.Config.Notes).
+	Notes *alerts.NoteBook
 	// URL is the dashboard's address, http://127.0.0.1:9090/.
 	URL string
 
@@ -674,7 +681,8 @@ func StartDemoAdmin(cfg DemoAdminConfig) (*DemoAdmin, error) {
 		ln.Close()
 		return nil, fmt.Errorf("server: demo recorder: %w", err)
 	}
-	ev, err := alerts.NewEvaluator(alerts.EvaluatorConfig{Store: store, Logger: logger})
+	notes := alerts.NewNoteBook(0)
+	ev, err := alerts.NewEvaluator(alerts.EvaluatorConfig{Store: store, Logger: logger, Describe: notes.Describe})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("server: demo alerts: %w", err)
@@ -686,6 +694,7 @@ func StartDemoAdmin(cfg DemoAdminConfig) (*DemoAdmin, error) {
 	}
 	d := &DemoAdmin{
 		Recorder:  rec,
+		Notes:     notes,
 		URL:       "http://" + ln.Addr().String() + "/",
 		grades:    NewProductGrades(db, 0),
 		evaluator: ev,
