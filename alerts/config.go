@@ -89,8 +89,9 @@ type RuleConfig struct {
 	// measured over, in whole minutes of the store. Default 5 min (share,
 	// surge) or 1 h (new_fingerprint). Minimum 1 min.
 	Window time.Duration `yaml:"window"`
-	// MinConnections is the browser connections the window must hold
-	// before a share means anything (the denominator of the share).
+	// MinConnections is the browser connections (spoofed bots left out:
+	// [Counts.People]) the window must hold before a share means anything
+	// (the denominator of the share).
 	// Default 50 (share) or 100 (surge).
 	MinConnections uint64 `yaml:"min_connections"`
 	// MinShare is, for share rules, the intercepted share that opens an

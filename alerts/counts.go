@@ -29,13 +29,21 @@ func (c *Counts) Add(o Counts) {
 // IsZero reports whether every counter is zero.
 func (c Counts) IsZero() bool { return c == Counts{} }
 
-// InterceptedShare is Intercepted / Browser, or 0 without browser
+// People is the browser connections that a person's browser may be
+// behind: every browser claim but the spoofed ones, which are bots wearing
+// a browser's User-Agent. Shares and rule volumes are taken over People,
+// so that a flood of bots in a network cannot dilute, and so hide, the
+// interception of its real users.
+func (c Counts) People() uint64 { return c.Browser - min(c.Spoofed, c.Browser) }
+
+// InterceptedShare is Intercepted / People, or 0 without such
 // connections.
 func (c Counts) InterceptedShare() float64 {
-	if c.Browser == 0 {
+	p := c.People()
+	if p == 0 {
 		return 0
 	}
-	return float64(c.Intercepted) / float64(c.Browser)
+	return float64(c.Intercepted) / float64(p)
 }
 
 // add counts one observation.

@@ -24,3 +24,18 @@ func TestCountsShareAndAdd(t *testing.T) {
 		t.Fatalf("Add = %+v", a)
 	}
 }
+
+func TestInterceptedShareLeavesBotsOut(t *testing.T) {
+	// 10 browser claims: 2 intercepted, 6 clean, 2 bots. A bot flood must
+	// not dilute the share of the people behind the other 8.
+	c := Counts{Connections: 12, Browser: 10, Clean: 6, Intercepted: 2, Spoofed: 2}
+	if got := c.People(); got != 8 {
+		t.Errorf("People = %d, want 8", got)
+	}
+	if got := c.InterceptedShare(); got != 0.25 {
+		t.Errorf("share = %v, want 0.25", got)
+	}
+	if got := (Counts{Browser: 3, Spoofed: 3}).InterceptedShare(); got != 0 {
+		t.Errorf("only bots: share %v, want 0", got)
+	}
+}

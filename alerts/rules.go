@@ -125,7 +125,7 @@ func (r *rule) measure(ctx context.Context, st Store, now time.Time) (*measureme
 		m.baseFrom, m.baseTo = r.baseFrom, r.baseTo
 		for i := range rows {
 			f := &finding{subject: subjectOf(r.cfg.Scope, &rows[i]), row: rows[i]}
-			if b, ok := base[f.subject]; ok && b.Browser >= r.cfg.MinBaselineConnections {
+			if b, ok := base[f.subject]; ok && b.People() >= r.cfg.MinBaselineConnections {
 				f.baseline = &b
 				f.threshold = max(b.Share*r.cfg.SurgeFactor, r.cfg.MinShare)
 				f.cond = r.shareCondition(f.row, f.threshold, r.surgeResolveLine(b.Share))
@@ -169,7 +169,7 @@ func (r *rule) measure(ctx context.Context, st Store, now time.Time) (*measureme
 // subject with enough browser connections to judge.
 func (r *rule) shareCondition(row NetworkStats, fire, resolve float64) condition {
 	switch {
-	case row.Browser < r.cfg.MinConnections:
+	case row.People() < r.cfg.MinConnections:
 		return condClear
 	case row.Share >= fire:
 		return condFiring
@@ -291,7 +291,7 @@ func (r *rule) alert(ctx context.Context, m *measurement, f *finding, inc *Incid
 		Country:        f.subject.Country,
 		ASN:            f.subject.ASN,
 		ASOrg:          row.ASOrg,
-		Connections:    row.Browser,
+		Connections:    row.People(),
 		AllConnections: row.Connections,
 		Intercepted:    row.Intercepted,
 		Unknown:        row.Unknown,
@@ -307,7 +307,7 @@ func (r *rule) alert(ctx context.Context, m *measurement, f *finding, inc *Incid
 	if r.cfg.Type == RuleSurge {
 		b := &Baseline{Share: inc.Baseline, Factor: r.cfg.SurgeFactor, WindowStart: m.baseFrom.UTC(), WindowEnd: m.baseTo.UTC()}
 		if f.baseline != nil {
-			b.Connections = f.baseline.Browser
+			b.Connections = f.baseline.People()
 		}
 		a.Baseline = b
 	}

@@ -187,7 +187,7 @@
       $('share-detail').textContent = 'No intercepted connections in ' + w;
     } else {
       kShare.classList.add(t.share >= 0.05 ? 'bad' : 'warn');
-      $('share-detail').textContent = num(t.intercepted) + ' of ' + num(t.browser) + ' browser connections intercepted';
+      $('share-detail').textContent = num(t.intercepted) + ' of ' + num(t.browser - t.spoofed) + ' browser connections intercepted' + (t.spoofed ? ' (' + num(t.spoofed) + ' bots left out)' : '');
     }
     $('browser').textContent = num(t.browser);
     $('browser-detail').textContent = num(t.connections) + ' connections in all (bots and tools included)';
@@ -416,7 +416,7 @@
       const d = new Date(p.start);
       const r = svg('rect', { class: 'hover', x: L + i * bw, y: T, width: bw, height: ih });
       r.append(svg('title', {}, (long ? dayHHMM(d) : hhmm(d)) + ' — ' +
-        (p.browser ? pct(p.share) + ' intercepted (' + num(p.intercepted) + ' of ' + num(p.browser) + ' browser connections)' : 'no browser connections')));
+        (p.browser ? pct(p.share) + ' intercepted (' + num(p.intercepted) + ' of ' + num(p.browser - p.spoofed) + ' browser connections, bots left out)' : 'no browser connections')));
       root.append(r);
     });
     box.append(root);
