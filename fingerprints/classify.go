@@ -2,6 +2,7 @@ package fingerprints
 
 import (
 	"net/http"
+	"slices"
 	"sync/atomic"
 )
 
@@ -136,13 +137,14 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 		return v
 	}
 
-	violations := stackViolations(claim.Family, claim.Major, h)
-	consistent := violations == 0
-	v.Reasons |= violations
+	traits := traitsOf(h)
+	mismatch := violations(claim.Family, claim.Major, traits)
+	consistent := mismatch == 0
+	v.Reasons |= mismatch
 	if ev.browser {
 		v.Reasons = v.Reasons.Add(ReasonBrowserHeaders)
 	}
-	if req.ServerOffersH2 && req.ProtoMajor == 1 && offers(h.ALPN, "h2") == false && claim.Family != FamilyOther {
+	if req.ServerOffersH2 && req.ProtoMajor == 1 && !slices.Contains(h.ALPN, "h2") {
 		// The hello that reached us did not offer h2, although the
 		// claimed browser always does; the request then came over
 		// HTTP/1.1. Only a weak sign: it adds to, never makes, a verdict.
@@ -179,7 +181,7 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 		if product != nil {
 			v.Reasons = v.Reasons.Add(ReasonProductHello)
 		}
-	case otherFamily(claim.Family, h) != FamilyOther:
+	case otherFamily(claim.Family, traits) != FamilyOther:
 		// A genuine hello of another browser under this User-Agent,
 		// with a browser's headers: a User-Agent switcher. Not an alarm.
 		v.Verdict, v.Confidence = OutcomeUnknown, confidenceWeak
@@ -267,15 +269,6 @@ func (v *Verdict) nameProduct(p *Product) {
 	v.Product, v.Vendor, v.Kind, v.Grade = p.Name, p.Vendor, p.Kind, p.Grade
 }
 
-func offers(list []string, proto string) bool {
-	for _, p := range list {
-		if p == proto {
-			return true
-		}
-	}
-	return false
-}
-
 // headerEvidence is what the request headers say.
 type headerEvidence struct {
 	// injected is the product whose header the request carries (CDN
@@ -297,20 +290,20 @@ func examineHeaders(db *Database, req *Request) headerEvidence {
 	if req.SecCHUA != "" {
 		groups++
 	}
-	for name := range req.Header {
-		if len(name) > 9 && (name[:9] == "Sec-Fetch" || name[:9] == "sec-fetch") {
-			groups++
-			break
-		}
-	}
 	if _, ok := req.Header["Accept-Language"]; ok {
 		groups++
 	}
 	if _, ok := req.Header["Upgrade-Insecure-Requests"]; ok {
 		groups++
 	}
-	ev.browser = groups >= 2
+	// One walk over the header both finds the Sec-Fetch-* group and
+	// looks up every name among the products' injected headers.
+	secFetch := false
 	for name := range req.Header {
+		if !secFetch && len(name) > 9 && (name[:9] == "Sec-Fetch" || name[:9] == "sec-fetch") {
+			secFetch = true
+			groups++
+		}
 		if p := db.MatchHeader(name); p != nil {
 			if p.Kind == KindCDN {
 				ev.cdn = true
@@ -319,5 +312,6 @@ func examineHeaders(db *Database, req *Request) headerEvidence {
 			}
 		}
 	}
+	ev.browser = groups >= 2
 	return ev
 }

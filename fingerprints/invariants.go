@@ -114,13 +114,9 @@ func isRC4(c uint16) bool {
 	return false
 }
 
-// stackViolations returns the traits of h that the claimed family's TLS
-// stack never shows at version major (0: unknown version). No violations
-// means the hello is consistent with the claim.
-func stackViolations(f Family, major int, h *ClientHello) Reasons {
-	return violations(f, major, traitsOf(h))
-}
-
+// violations returns the traits of a hello that the claimed family's TLS
+// stack never shows at version major (0: a claim without a version). No
+// violations means the hello is consistent with the claim.
 func violations(f Family, major int, t helloTraits) Reasons {
 	if major <= 0 {
 		// No version claimed: hold the hello to the current release.
@@ -216,11 +212,10 @@ func violations(f Family, major int, t helloTraits) Reasons {
 	return r
 }
 
-// otherFamily returns a browser family other than claimed whose stack the
-// hello fully matches at an unknown version, or FamilyOther. Families are
+// otherFamily returns a browser family other than claimed whose stack a
+// hello with traits t fully matches at an unknown version, or FamilyOther. Families are
 // tried from the most to the least distinctive traits.
-func otherFamily(claimed Family, h *ClientHello) Family {
-	t := traitsOf(h)
+func otherFamily(claimed Family, t helloTraits) Family {
 	for _, f := range []Family{FamilyChromium, FamilyFirefox, FamilySafari} {
 		if f == claimed {
 			continue
