@@ -123,7 +123,7 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 			// An honest program: judged clean, and not counted among
 			// browser connections by the aggregates.
 			v.Verdict, v.Confidence = OutcomeClean, confidenceWeak
-			if stack != nil && stack.Family == "library" {
+			if stack.is("library") {
 				v.Confidence = confidenceModerate
 			}
 		} else {
@@ -153,7 +153,7 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 
 	product := db.MatchProduct(f)
 	switch {
-	case consistent && stack != nil && stack.Family == claim.Family.String():
+	case consistent && stack.is(claim.Family.String()):
 		// An exact genuine fingerprint of the claimed family.
 		v.Verdict, v.Confidence = OutcomeClean, confidenceStrong
 		v.Reasons = v.Reasons.Add(ReasonConsistent).Add(ReasonKnownGood)
@@ -174,7 +174,7 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 		// browsers send: a program wearing a browser's User-Agent.
 		v.Verdict, v.Confidence = OutcomeSpoofed, confidenceGood
 		v.Reasons = v.Reasons.Add(ReasonNoBrowserHeaders)
-		if stack != nil && stack.Family == "library" {
+		if stack.is("library") {
 			v.Reasons = v.Reasons.Add(ReasonLibraryStack)
 			v.Confidence = confidenceStrong
 		}
@@ -188,7 +188,7 @@ func (c *Classifier) Classify(h *ClientHello, f *Fingerprints, req *Request) Ver
 		v.Reasons = v.Reasons.Add(ReasonOtherBrowserStack)
 	default:
 		v.Verdict, v.Confidence = OutcomeIntercepted, confidenceGood
-		if stack != nil && stack.Family == "library" {
+		if stack.is("library") {
 			v.Reasons = v.Reasons.Add(ReasonLibraryStack)
 		}
 	}
@@ -236,14 +236,14 @@ func (c *Classifier) classifyWithoutHello(db *Database, f *Fingerprints, claim C
 			v.Reasons = v.Reasons.Add(ReasonBrowserHeaders)
 		}
 		switch product := db.MatchProduct(f); {
-		case stack != nil && stack.Family == claim.Family.String():
+		case stack.is(claim.Family.String()):
 			v.Verdict, v.Confidence = OutcomeClean, confidenceGood
 			v.Reasons = v.Reasons.Add(ReasonKnownGood)
 		case product != nil && (!product.Generic || ev.browser):
 			v.Verdict, v.Confidence = OutcomeIntercepted, confidenceGood
 			v.nameProduct(product)
 			v.Reasons = v.Reasons.Add(ReasonProductHello)
-		case stack != nil && stack.Family == "library" && !ev.browser:
+		case stack.is("library") && !ev.browser:
 			v.Verdict, v.Confidence = OutcomeSpoofed, confidenceGood
 			v.Reasons = v.Reasons.Add(ReasonLibraryStack).Add(ReasonNoBrowserHeaders)
 		}

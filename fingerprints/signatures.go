@@ -346,6 +346,10 @@ func (p *Product) validate() error {
 	return nil
 }
 
+// is reports whether s is a known stack of the given family ("chromium",
+// "firefox", "safari" or "library"); a nil stack is of none.
+func (s *Stack) is(family string) bool { return s != nil && s.Family == family }
+
 func (s *Stack) validate() error {
 	switch {
 	case s.ID == "":
