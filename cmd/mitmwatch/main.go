@@ -4,15 +4,18 @@
 // Usage:
 //
 //	mitmwatch [demo] [flags]        the demo (default): https://127.0.0.1:8443/
+//	mitmwatch serve [--config FILE] the edge server: TLS, detection, reverse proxy, admin
 //	mitmwatch fingerprint [flags]   print the fingerprint of every connection
 //	mitmwatch eval [DIR]            classify a labelled corpus (testdata/corpus)
 //	mitmwatch top [--window 1h]     networks with the highest intercepted share (shared Redis store)
 //	mitmwatch alerts test           send a sample alert to every configured webhook
+//	mitmwatch config check FILE     validate a configuration file, print it with secrets redacted
 //	mitmwatch help [command]
 //
 // Every flag has an environment twin (MITMWATCH_…) named in its help text;
 // a flag given on the command line wins over the environment, which wins
-// over the default. Run `mitmwatch help <command>` for its flags.
+// over the configuration file (serve), which wins over the default. Run
+// `mitmwatch help <command>` for its flags.
 //
 // This file and its siblings hold flags and dispatch only; the work is in
 // package server.
