@@ -26,10 +26,14 @@ const (
 )
 
 func (h *hll) add(x uint64) {
-	idx := uint16(x >> (64 - hllP))
 	// The rank is the position of the first 1 bit in the remaining 50 bits;
 	// the guard bit caps it at 51.
-	rank := uint8(bits.LeadingZeros64(x<<hllP|1<<(hllP-1)) + 1)
+	h.raise(uint16(x>>(64-hllP)), uint8(bits.LeadingZeros64(x<<hllP|1<<(hllP-1))+1))
+}
+
+// raise sets register idx to rank if that is higher, turning the sparse
+// form dense once it outgrows hllSparseMax.
+func (h *hll) raise(idx uint16, rank uint8) {
 	if h.dense != nil {
 		if rank > h.dense[idx] {
 			h.dense[idx] = rank
@@ -57,10 +61,10 @@ func (h *hll) densify() {
 
 // merge folds o's registers into h (set union).
 func (h *hll) merge(o *hll) {
-	if o.dense != nil && h.dense == nil {
-		h.densify()
-	}
 	if o.dense != nil {
+		if h.dense == nil {
+			h.densify()
+		}
 		for i, r := range o.dense {
 			if r > h.dense[i] {
 				h.dense[i] = r
@@ -69,21 +73,7 @@ func (h *hll) merge(o *hll) {
 		return
 	}
 	for i, r := range o.sparse {
-		if h.dense != nil {
-			if r > h.dense[i] {
-				h.dense[i] = r
-			}
-			continue
-		}
-		if h.sparse == nil {
-			h.sparse = make(map[uint16]uint8)
-		}
-		if r > h.sparse[i] {
-			h.sparse[i] = r
-		}
-	}
-	if h.dense == nil && len(h.sparse) > hllSparseMax {
-		h.densify()
+		h.raise(i, r)
 	}
 }
 

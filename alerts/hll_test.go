@@ -42,22 +42,30 @@ func TestHLLMergeIsUnion(t *testing.T) {
 		a, b, overlap int
 	}{
 		{name: "sparse_into_sparse", a: 300, b: 300, overlap: 100},
+		{name: "sparse_into_sparse_crosses_to_dense", a: 1500, b: 1500, overlap: 100},
 		{name: "dense_into_sparse", a: 200, b: 20000, overlap: 100},
 		{name: "sparse_into_dense", a: 20000, b: 200, overlap: 100},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var a, b hll
+			var a, b, all hll
 			for i := range tc.a {
 				a.add(h.hash(addrN(i)))
+				all.add(h.hash(addrN(i)))
 			}
 			for i := tc.a - tc.overlap; i < tc.a-tc.overlap+tc.b; i++ {
 				b.add(h.hash(addrN(i)))
+				all.add(h.hash(addrN(i)))
 			}
 			a.merge(&b)
 			want := float64(tc.a + tc.b - tc.overlap)
 			if got := float64(a.count()); math.Abs(got-want) > 0.033*want {
 				t.Fatalf("union count = %v, want %v ± 3.3%%", got, want)
+			}
+			// Registers are a union's max: merging gives exactly what one
+			// HLL fed every value holds.
+			if got, direct := a.count(), all.count(); got != direct {
+				t.Fatalf("merged count = %d, one HLL fed every value counts %d", got, direct)
 			}
 		})
 	}
