@@ -103,14 +103,10 @@ func (c *Classifier) Evaluate(corpus *Corpus) Evaluation {
 		for k, v := range cc.Headers {
 			header.Set(k, v)
 		}
-		ua := cc.UserAgent
-		if ua == "" {
-			ua = header.Get("User-Agent")
+		if cc.UserAgent != "" {
+			header.Set("User-Agent", cc.UserAgent)
 		}
-		req := Request{
-			UserAgent: ua, SecCHUA: header.Get("Sec-CH-UA"), SecCHUAMobile: header.Get("Sec-CH-UA-Mobile"),
-			SecCHUAPlatform: header.Get("Sec-CH-UA-Platform"), Header: header, ProtoMajor: cc.Proto, ServerOffersH2: true,
-		}
+		req := RequestFromHTTP(&http.Request{Header: header, ProtoMajor: cc.Proto}, true)
 		var v Verdict
 		if h, f, err := Fingerprint(cc.raw); err == nil {
 			v = c.Classify(h, &f, &req)
