@@ -142,26 +142,11 @@ func parseHop(s string) (netip.Addr, bool) {
 // cutLastElement splits an RFC 7239 Forwarded value at its last
 // element-separating comma, one outside a quoted-string.
 func cutLastElement(s string) (string, string) {
-	inQuote := false
-	cut := -1
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if inQuote {
-				i++
-			}
-		case '"':
-			inQuote = !inQuote
-		case ',':
-			if !inQuote {
-				cut = i
-			}
-		}
-	}
-	if cut < 0 {
+	i := indexUnquoted(s, ',', true)
+	if i < 0 {
 		return "", s
 	}
-	return s[:cut], s[cut+1:]
+	return s[:i], s[i+1:]
 }
 
 // forwardedFor returns the address of the for= parameter of one RFC 7239
@@ -206,20 +191,34 @@ func forwardedFor(elem string) (netip.Addr, bool) {
 // cutPair splits off the first ";"-separated pair of a forwarded-element,
 // honouring quoted-strings.
 func cutPair(s string) (string, string) {
+	i := indexUnquoted(s, ';', false)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i+1:]
+}
+
+// indexUnquoted returns the index of the first sep in s (the last one, if
+// last) that lies outside a quoted-string, or -1. A backslash inside a
+// quoted-string escapes the next byte, so neither an escaped quote nor a
+// separator a client hid in a quoted value splits anything.
+func indexUnquoted(s string, sep byte, last bool) int {
 	inQuote := false
+	at := -1
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
+		switch c := s[i]; {
+		case c == '\\':
 			if inQuote {
 				i++
 			}
-		case '"':
+		case c == '"':
 			inQuote = !inQuote
-		case ';':
-			if !inQuote {
-				return s[:i], s[i+1:]
+		case c == sep && !inQuote:
+			if !last {
+				return i
 			}
+			at = i
 		}
 	}
-	return s, ""
+	return at
 }

@@ -39,6 +39,8 @@ func TestClientIPWalk(t *testing.T) {
 		{"forwarded_obfuscated_node_fails_closed", []string{`for=_hidden`}, true, "10.0.0.1"},
 		{"forwarded_element_without_for_fails_closed", []string{`for=198.51.100.7, by=10.1.1.1;proto=https`}, true, "10.0.0.1"},
 		{"forwarded_comma_inside_quotes_does_not_split", []string{`for=198.51.100.8, for=10.1.1.1;ext="a, for=203.0.113.66"`}, true, "198.51.100.8"},
+		{"forwarded_escaped_quote_inside_quotes_does_not_end_them", []string{`for=198.51.100.8, for=10.1.1.1;ext="a\", for=203.0.113.66"`}, true, "198.51.100.8"},
+		{"forwarded_semicolon_inside_quotes_does_not_split", []string{`ext="x;for=203.0.113.66";for=198.51.100.9`}, true, "198.51.100.9"},
 		{"forwarded_unbracketed_ipv6_fails_closed", []string{`for=2001:db8::7`}, true, "10.0.0.1"},
 	}
 	for _, tt := range tests {
