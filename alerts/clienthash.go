@@ -15,8 +15,9 @@ import (
 //
 // The hash is SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast
 // short-input PRF", INDOCRYPT 2012, https://www.aumasson.jp/siphash/siphash.pdf):
-// a keyed PRF made for short inputs, allocation-free and about 20 ns on a
-// 16-byte address.
+// a keyed PRF made for short inputs. It does not allocate; on a shared
+// 2-core AMD EPYC, BenchmarkClientHash took 21–29 ns per address in its
+// fastest runs (IPv6, IPv4) and up to 90 ns while other work ran.
 type clientHasher struct{ k0, k1 uint64 }
 
 // newClientHasher derives the 128-bit SipHash key from secret with SHA-256
