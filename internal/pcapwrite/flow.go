@@ -28,7 +28,6 @@ const (
 	tcpHeaderLen  = 20
 	ethHeaderLen  = 14
 
-	tcpFIN = 0x01
 	tcpSYN = 0x02
 	tcpPSH = 0x08
 	tcpACK = 0x10
