@@ -94,8 +94,17 @@
 // gets one call per flush. go-redis's ClusterClient routes each command of
 // a flush's pipeline to the node owning its slot. On a plain *redis.Client
 // (standalone, Sentinel) the store sends all networks in one script call,
-// so a flush is about four commands whatever the traffic; on a Cluster it
-// is one call per network plus about four.
+// so a flush is about four commands whatever the traffic. On a Cluster it
+// groups the networks by the master that serves their slot (the client's
+// slot map) and sends one script call per master: Redis 7's
+// allow-cross-slot-keys flag lets a script reach keys of several slots of
+// its own node. A flush is then one call per master plus about three
+// (TestRedisCommandsPer1000Requests: 6 per 1000 requests at 1000
+// requests/s from 50 networks on 3 masters, against 53 with a call per
+// network). A call that meets a slot its node does not serve (a stale
+// slot map, a resharding) fails at a network boundary, and the store
+// finishes the batch with one call per network; on a Redis before 7.0,
+// which cannot run the flagged script, it keeps to one call per network.
 //
 // # Exactness
 //

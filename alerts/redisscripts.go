@@ -5,12 +5,13 @@ import "github.com/redis/go-redis/v9"
 // redisScripts are the store's Lua scripts, loaded on demand (EVALSHA,
 // then EVAL when Redis does not know them).
 type redisScripts struct {
-	apply, fingerprint, sum *redis.Script
+	apply, applyNode, fingerprint, sum *redis.Script
 }
 
 func newRedisScripts() redisScripts {
 	return redisScripts{
 		apply:       redis.NewScript(applyLua),
+		applyNode:   redis.NewScript(applyNodeLua),
 		fingerprint: redis.NewScript(fingerprintLua),
 		sum:         redis.NewScript(sumLua),
 	}
@@ -26,49 +27,76 @@ func newRedisScripts() redisScripts {
 //
 // A script runs without interleaving, and each network's writes are
 // followed by its ack, so a retry skips the networks already applied. On
-// a Cluster the store sends one call per network (its keys share a hash
-// tag, hence a slot); on a single node one call carries every network.
+// a single node one call carries every network; on a Cluster one call
+// carries one network (its keys share a hash tag, hence a slot), or
+// applyNodeLua carries every network of one master.
 // Returns the number of networks applied.
 const applyLua = `
-local seq = tonumber(ARGV[1])
+local K, A = KEYS, ARGV
+` + applyBody
+
+// applyBody is applyLua after its prelude, which names the keys K and the
+// arguments A.
+const applyBody = `
+local seq = tonumber(A[1])
 local applied = 0
 local a, k = 3, 1
-while k <= #KEYS do
-  local ack = KEYS[k]
+while k <= #K do
+  local ack = K[k]
   local skip = seq <= tonumber(redis.call('GET', ack) or '0')
-  local nm = tonumber(ARGV[a])
+  local nm = tonumber(A[a])
   a, k = a + 1, k + 1
   for m = 1, nm do
-    local at = ARGV[a]
-    local nf = tonumber(ARGV[a + 1])
+    local at = A[a]
+    local nf = tonumber(A[a + 1])
     a = a + 2
     if not skip then
       for i = 0, nf - 1 do
-        redis.call('HINCRBY', KEYS[k], ARGV[a + 2 * i], ARGV[a + 2 * i + 1])
+        redis.call('HINCRBY', K[k], A[a + 2 * i], A[a + 2 * i + 1])
       end
-      redis.call('EXPIREAT', KEYS[k], at)
+      redis.call('EXPIREAT', K[k], at)
     end
     a = a + 2 * nf
-    local nc = tonumber(ARGV[a])
+    local nc = tonumber(A[a])
     a = a + 1
     if not skip and nc > 0 then
       local i = 0
       while i < nc do
         local j = math.min(i + 500, nc)
-        redis.call('PFADD', KEYS[k + 1], unpack(ARGV, a + i, a + j - 1))
+        redis.call('PFADD', K[k + 1], unpack(A, a + i, a + j - 1))
         i = j
       end
-      redis.call('EXPIREAT', KEYS[k + 1], at)
+      redis.call('EXPIREAT', K[k + 1], at)
     end
     a, k = a + nc, k + 2
   end
   if not skip then
-    redis.call('SET', ack, ARGV[1], 'EX', ARGV[2])
+    redis.call('SET', ack, A[1], 'EX', A[2])
     applied = applied + 1
   end
 end
 return applied
 `
+
+// applyNodeLua is applyLua for networks whose slots one Cluster master
+// serves, so a flush sends one call per master instead of one per
+// network. Redis 7 routes and checks a call by its declared keys, which
+// must share a slot, and the allow-cross-slot-keys flag lets the script
+// reach undeclared keys of other slots on the same node. So KEYS[1] is
+// the first network's ack key (it routes the call), ARGV[1] is the count
+// of applyLua's keys, followed by those keys and then applyLua's ARGV.
+//
+// Each network's first access is its ack key, in the network's slot, so a
+// call that meets a slot the node does not serve (a stale slot map, a
+// migration) stops before writing anything of that network; the networks
+// before it are applied and acknowledged, and the store retries the rest
+// one network per call.
+const applyNodeLua = "#!lua flags=allow-cross-slot-keys\n" + `
+local nk = tonumber(ARGV[1])
+local K, A = {}, {}
+for i = 1, nk do K[i] = ARGV[i + 1] end
+for i = nk + 2, #ARGV do A[#A + 1] = ARGV[i] end
+` + applyBody
 
 // fingerprintLua updates the fingerprint index (all keys tagged {fp}).
 //

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,10 +55,17 @@ type RedisStore struct {
 	// nodes); a plain *redis.Client (standalone or Sentinel) gets one call
 	// for the whole batch.
 	perNetwork bool
-	k          redisKeys
-	ackTTL     time.Duration
-	maxWindow  time.Duration
-	scripts    redisScripts
+	// nodeOf, set for a *redis.ClusterClient, names the master serving a
+	// key, from the client's cached slot map. Networks on one master then
+	// share one applyNodeLua call (Redis 7's allow-cross-slot-keys), so a
+	// flush costs a call per master rather than per network. nodeCalls
+	// turns off for good when the server cannot run that script (Redis 6).
+	nodeOf    func(ctx context.Context, key string) (string, error)
+	nodeCalls atomic.Bool
+	k         redisKeys
+	ackTTL    time.Duration
+	maxWindow time.Duration
+	scripts   redisScripts
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -86,10 +94,21 @@ func NewRedisStore(client redis.UniversalClient, cfg RedisConfig) (*RedisStore, 
 		cfg.MaxWindow = DefaultMaxWindow
 	}
 	_, single := client.(*redis.Client)
-	return &RedisStore{
+	s := &RedisStore{
 		c: client, perNetwork: !single, k: redisKeys{prefix: cfg.Prefix},
 		ackTTL: cfg.AckTTL, maxWindow: cfg.MaxWindow, scripts: newRedisScripts(),
-	}, nil
+	}
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		s.nodeOf = func(ctx context.Context, key string) (string, error) {
+			c, err := cc.MasterForKey(ctx, key)
+			if err != nil {
+				return "", err
+			}
+			return c.Options().Addr, nil
+		}
+		s.nodeCalls.Store(true)
+	}
+	return s, nil
 }
 
 // call is one command of a pipeline: a script, or a plain command.
@@ -190,24 +209,77 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 		}
 	}
 
-	calls := make([]call, 0, 8)
 	ackTTL := strconv.FormatInt(int64(s.ackTTL/time.Second), 10)
-	var cur *call
-	for _, n := range order {
-		if cur == nil || s.perNetwork || len(cur.args) > maxScriptArgs {
-			calls = append(calls, call{script: s.scripts.apply, args: []any{strconv.FormatUint(b.Seq, 10), ackTTL}})
-			cur = &calls[len(calls)-1]
+	applyCall := func(script *redis.Script, nets []Network) []call {
+		var out []call
+		var cur *call
+		for _, n := range nets {
+			if cur == nil || len(cur.args) > maxScriptArgs {
+				out = append(out, call{script: script, args: []any{strconv.FormatUint(b.Seq, 10), ackTTL}})
+				cur = &out[len(out)-1]
+			}
+			bks := byNet[n]
+			cur.keys = append(cur.keys, s.k.ack(n, b.Node))
+			cur.args = append(cur.args, len(bks))
+			for _, bk := range bks {
+				cur.keys = append(cur.keys, s.k.bucket(n, bk.Minute), s.k.clients(n, bk.Minute))
+				cur.args = appendBucketArgs(cur.args, bk, expireAt(bk.Minute))
+			}
 		}
-		bks := byNet[n]
-		cur.keys = append(cur.keys, s.k.ack(n, b.Node))
-		cur.args = append(cur.args, len(bks))
-		for _, bk := range bks {
-			cur.keys = append(cur.keys, s.k.bucket(n, bk.Minute), s.k.clients(n, bk.Minute))
-			cur.args = appendBucketArgs(cur.args, bk, expireAt(bk.Minute))
+		return out
+	}
+	for _, n := range order {
+		for _, bk := range byNet[n] {
 			if _, ok := active[bk.Minute]; !ok {
 				active[bk.Minute] = []any{"SADD", s.k.active(bk.Minute)}
 			}
 			active[bk.Minute] = append(active[bk.Minute], n.String())
+		}
+	}
+
+	// The counts go in one call (single node), one per master (Cluster,
+	// grouped by the client's slot map) or one per network (otherwise).
+	// grouped[i] lists the networks of calls[i] when it is a per-master
+	// call that may be retried network by network.
+	calls := make([]call, 0, 8)
+	grouped := make(map[int][]Network)
+	switch {
+	case !s.perNetwork:
+		calls = append(calls, applyCall(s.scripts.apply, order)...)
+	case s.nodeOf != nil && s.nodeCalls.Load():
+		var nodes []string
+		byNode := make(map[string][]Network)
+		for _, n := range order {
+			node, err := s.nodeOf(ctx, s.k.ack(n, b.Node))
+			if err != nil {
+				node = "?" + n.String() // no slot map: a call of its own
+			}
+			if _, ok := byNode[node]; !ok {
+				nodes = append(nodes, node)
+			}
+			byNode[node] = append(byNode[node], n)
+		}
+		for _, node := range nodes {
+			nets := byNode[node]
+			if len(nets) == 1 {
+				calls = append(calls, applyCall(s.scripts.apply, nets)...)
+				continue
+			}
+			for _, c := range applyCall(s.scripts.applyNode, nets) {
+				// Declare only the first key; pass all as arguments.
+				args := make([]any, 0, 1+len(c.keys)+len(c.args))
+				args = append(args, len(c.keys))
+				for _, k := range c.keys {
+					args = append(args, k)
+				}
+				c.keys, c.args = c.keys[:1], append(args, c.args...)
+				grouped[len(calls)] = nets
+				calls = append(calls, c)
+			}
+		}
+	default:
+		for _, n := range order {
+			calls = append(calls, applyCall(s.scripts.apply, []Network{n})...)
 		}
 	}
 	for _, m := range slices.Sorted(maps.Keys(active)) {
@@ -237,8 +309,50 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 			call{plain: hset},
 			call{plain: []any{"EXPIRE", s.k.asOrgs(), int64(ret / time.Second)}})
 	}
-	_, err := s.exec(ctx, calls)
-	return err
+	cmds, err := s.exec(ctx, calls)
+	if err == nil || len(grouped) == 0 {
+		return err
+	}
+	return s.retryGrouped(ctx, cmds, grouped, applyCall)
+}
+
+// retryGrouped follows a pipeline in which some calls failed. A failed
+// per-master call (the slot map was stale, a slot is migrating, or the
+// server predates allow-cross-slot-keys) is sent again one network per
+// call; the acks skip the networks it had applied before failing, so the
+// batch stays exact. Any other failure is returned as it is.
+func (s *RedisStore) retryGrouped(ctx context.Context, cmds []*redis.Cmd, grouped map[int][]Network, applyCall func(*redis.Script, []Network) []call) error {
+	var retry []call
+	var other error
+	seen := make(map[Network]bool)
+	for i, cmd := range cmds {
+		err := cmd.Err()
+		if err == nil || errors.Is(err, redis.Nil) {
+			continue
+		}
+		nets, ok := grouped[i]
+		if !ok {
+			if other == nil {
+				other = fmt.Errorf("alerts: redis %s: %w", cmd.Name(), err)
+			}
+			continue
+		}
+		if strings.Contains(err.Error(), "Error compiling script") {
+			s.nodeCalls.Store(false) // Redis before 7.0: no script flags
+		}
+		for _, n := range nets {
+			if !seen[n] {
+				seen[n] = true
+				retry = append(retry, applyCall(s.scripts.apply, []Network{n})...)
+			}
+		}
+	}
+	if len(retry) > 0 {
+		if _, err := s.exec(ctx, retry); err != nil && other == nil {
+			other = err
+		}
+	}
+	return other
 }
 
 // appendBucketArgs appends one minute's applyLua arguments.

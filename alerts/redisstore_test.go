@@ -320,3 +320,53 @@ func TestRedisQueryWindowCapped(t *testing.T) {
 		t.Fatalf("Top over 2 h with MaxWindow 1 h = %v, want a MaxWindow error", err)
 	}
 }
+
+// TestRedisClusterStaleSlotMapIsExact sends every network of a batch in
+// one per-master call, as a store whose slot map is stale would: the call
+// meets slots of other masters, fails there, and the store must finish
+// the batch one network per call, counting each network exactly once.
+func TestRedisClusterStaleSlotMapIsExact(t *testing.T) {
+	ctx := context.Background()
+	c := clusterClient(t)
+	prefix := newPrefix()
+	s, err := NewRedisStore(c, RedisConfig{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.nodeOf = func(context.Context, string) (string, error) { return "stale", nil }
+	m := minuteOf(t0)
+	b := &Batch{Node: "n1", Seq: 1, Time: t0, Retention: DefaultRetention}
+	masters := make(map[string]bool)
+	for i := range 12 {
+		n := Network{"KZ", uint32(9000 + i)}
+		b.Buckets = append(b.Buckets, Bucket{Network: n, Minute: m, Counts: Counts{Connections: 3, Browser: 3, Intercepted: 2, Clean: 1}})
+		node, err := c.MasterForKey(ctx, s.k.ack(n, b.Node))
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[node.Options().Addr] = true
+	}
+	if len(masters) < 2 {
+		t.Fatalf("the networks live on %d master(s); the test needs them spread", len(masters))
+	}
+	for range 2 { // the batch, then a retry of the applied batch
+		if err := s.Apply(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute), Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 12 {
+		t.Fatalf("%d networks in Top, want 12", len(rows))
+	}
+	for _, row := range rows {
+		if row.Connections != 3 || row.Intercepted != 2 || row.Clean != 1 {
+			t.Errorf("%s:%d counts = %+v, want 3 connections, 2 intercepted, 1 clean", row.Country, row.ASN, row.Counts)
+		}
+	}
+	if !s.nodeCalls.Load() {
+		t.Error("a stale slot map turned per-master calls off; only a Redis without script flags should")
+	}
+}
