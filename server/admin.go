@@ -77,6 +77,10 @@ type AdminServerConfig struct {
 	// characters. Default none, allowed on loopback only; then requests
 	// must name a loopback host, which defeats DNS rebinding.
 	Token string
+	// Pprof serves net/http/pprof's profiles under /debug/pprof/ (CPU
+	// profiles up to 25 s, within the listener's write timeout), behind
+	// Token like every other route. Default false.
+	Pprof bool
 	// Store is what the dashboard queries. Default nil: the dashboard API
 	// answers 503 "no alerts store configured".
 	Store alerts.Store
@@ -161,6 +165,7 @@ func NewAdminHandler(cfg AdminServerConfig) (http.Handler, error) {
 			now:          time.Now,
 			queryTimeout: adminQueryTimeout,
 		},
+		pprof: cfg.Pprof,
 		promhttp: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{
 			ErrorLog: slog.NewLogLogger(orDiscard(cfg.Logger).Handler(), slog.LevelError),
 		}),
@@ -229,6 +234,7 @@ type admin struct {
 	dash     *dashboard
 	promhttp http.Handler
 
+	pprof    bool
 	hasToken bool
 	tokenSum [sha256.Size]byte
 	cookie   string
@@ -253,6 +259,9 @@ func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, ok := adminRoutes[r.URL.Path]
 	if !ok {
 		route = routeOther
+		if a.pprof && strings.HasPrefix(r.URL.Path, pprofPrefix) {
+			route = routePprof
+		}
 	}
 	sw := &adminStatusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() { a.metrics.observe(route, sw.status, time.Since(start)) }()
@@ -302,6 +311,8 @@ func (a *admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.api(sw, r, a.dash.alerts)
 	case routeMetrics:
 		a.promhttp.ServeHTTP(sw, r)
+	case routePprof:
+		servePprof(sw, r)
 	default:
 		http.NotFound(sw, r)
 	}

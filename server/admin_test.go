@@ -329,3 +329,40 @@ func TestAdminNotFound(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminPprof(t *testing.T) {
+	bearer := map[string]string{"Authorization": "Bearer " + testToken}
+	tests := []struct {
+		name   string
+		cfg    AdminServerConfig
+		path   string
+		header map[string]string
+		want   int
+		body   string
+	}{
+		{name: "off_by_default_index_404", cfg: AdminServerConfig{}, path: "/debug/pprof/", want: 404},
+		{name: "off_by_default_heap_404", cfg: AdminServerConfig{}, path: "/debug/pprof/heap?debug=1", want: 404},
+		{name: "on_index_lists_profiles", cfg: AdminServerConfig{Pprof: true}, path: "/debug/pprof/", want: 200, body: "goroutine"},
+		{name: "on_goroutine_dump", cfg: AdminServerConfig{Pprof: true}, path: "/debug/pprof/goroutine?debug=1", want: 200, body: "goroutine profile:"},
+		{name: "on_cmdline", cfg: AdminServerConfig{Pprof: true}, path: "/debug/pprof/cmdline", want: 200},
+		{name: "on_unknown_profile_404", cfg: AdminServerConfig{Pprof: true}, path: "/debug/pprof/nope", want: 404},
+		{name: "on_behind_token", cfg: AdminServerConfig{Pprof: true, Listen: "0.0.0.0:9090", Token: testToken}, path: "/debug/pprof/", want: 401},
+		{name: "on_with_token", cfg: AdminServerConfig{Pprof: true, Listen: "0.0.0.0:9090", Token: testToken}, path: "/debug/pprof/", header: bearer, want: 200, body: "goroutine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newTestAdmin(t, tt.cfg, time.Time{})
+			r := adminRequest("GET", tt.path)
+			for k, v := range tt.header {
+				r.Header.Set(k, v)
+			}
+			resp, body := do(a, r)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d; body %.200q", resp.StatusCode, tt.want, body)
+			}
+			if !strings.Contains(body, tt.body) {
+				t.Fatalf("body %.300q does not contain %q", body, tt.body)
+			}
+		})
+	}
+}

@@ -182,6 +182,10 @@ type AdminSection struct {
 	Token string `yaml:"token"`
 	// TokenFile is a file holding Token. Exclusive with Token.
 	TokenFile string `yaml:"token_file"`
+	// Pprof serves Go's runtime profiles (net/http/pprof) under
+	// /debug/pprof/, behind the same token, for profiling a live edge.
+	// Default false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // StoreSection is where counts are kept.

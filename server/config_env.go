@@ -70,6 +70,7 @@ func EnvOverrides() []EnvOverride {
 		{Name: "MITMWATCH_ADMIN_LISTEN", Key: "admin.listen"},
 		{Name: "MITMWATCH_ADMIN_TOKEN", Key: "admin.token", Clears: "admin.token_file"},
 		{Name: "MITMWATCH_ADMIN_TOKEN_FILE", Key: "admin.token_file", Clears: "admin.token"},
+		{Name: "MITMWATCH_ADMIN_PPROF", Key: "admin.pprof"},
 		{Name: "MITMWATCH_GEO_COUNTRY_DB", Key: "geo.country_db"},
 		{Name: "MITMWATCH_GEO_ASN_DB", Key: "geo.asn_db"},
 		{Name: "MITMWATCH_REDIS_ADDRS", Key: "store.redis.addrs"},

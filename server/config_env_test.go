@@ -67,6 +67,7 @@ func TestEnvEveryOverride(t *testing.T) {
 		"MITMWATCH_ADMIN_LISTEN":           "10.0.0.5:9090",
 		"MITMWATCH_ADMIN_TOKEN":            "0123456789abcdef0123",
 		"MITMWATCH_ADMIN_TOKEN_FILE":       "",
+		"MITMWATCH_ADMIN_PPROF":            "true",
 		"MITMWATCH_GEO_COUNTRY_DB":         "/c.mmdb",
 		"MITMWATCH_GEO_ASN_DB":             "/a.mmdb",
 		"MITMWATCH_REDIS_ADDRS":            "10.0.3.1:26379,10.0.3.2:26379",
@@ -101,7 +102,7 @@ func TestEnvEveryOverride(t *testing.T) {
 	want.TLS.ACME = &ACMESection{Domains: []string{"a.example.com", "b.example.com"}, Email: "ops@example.com", CacheDir: "/acme", DirectoryURL: "https://acme.example/dir"}
 	want.ProxyProtocol = ProxyProtocolSection{Enabled: true, Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}
 	want.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
-	want.Admin = AdminSection{Listen: "10.0.0.5:9090", Token: "0123456789abcdef0123"}
+	want.Admin = AdminSection{Listen: "10.0.0.5:9090", Token: "0123456789abcdef0123", Pprof: true}
 	want.Geo = middleware.GeoConfig{CountryDB: "/c.mmdb", ASNDB: "/a.mmdb"}
 	want.Store.Redis = &RedisSection{Addrs: []string{"10.0.3.1:26379", "10.0.3.2:26379"}, Username: "mw", Password: "pw", DB: 2, MasterName: "m", TLS: true, KeyPrefix: "edge"}
 	want.Store.ClientKeyFile = "/k"

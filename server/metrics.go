@@ -57,6 +57,7 @@ const (
 	routeMetrics      = "metrics"
 	routeHealthz      = "healthz"
 	routeReadyz       = "readyz"
+	routePprof        = "pprof"
 	routeOther        = "other"
 )
 

@@ -202,6 +202,7 @@ func (e *Edge) build() error {
 		e.admin = AdminServerConfig{
 			Listener: aln,
 			Token:    cfg.Admin.Token,
+			Pprof:    cfg.Admin.Pprof,
 			Store:    e.store,
 			Registry: reg,
 			Ready:    e.ready,
