@@ -38,6 +38,15 @@ type clientKey struct {
 	hash uint64
 }
 
+// ja4ClientKey is one distinct client hash that carried an intercepted or
+// unknown JA4 (clipped) in one cell. The verdict is not part of the key:
+// the new_fingerprint rule counts a JA4's clients whatever its verdict.
+type ja4ClientKey struct {
+	cell int32
+	name string
+	hash uint64
+}
+
 type row struct {
 	network Network
 	minute  int64
@@ -53,16 +62,20 @@ type aggregate struct {
 	rows    []row
 	subs    map[subKey]uint64
 	clients map[clientKey]struct{}
+	// ja4Clients holds the clients of each cell's intercepted and unknown
+	// browser JA4s.
+	ja4Clients map[ja4ClientKey]struct{}
 	// orgs holds the first AS organisation name seen per ASN.
 	orgs map[uint32]string
 }
 
 func newAggregate() *aggregate {
 	return &aggregate{
-		cells:   make(map[cellKey]int32),
-		subs:    make(map[subKey]uint64),
-		clients: make(map[clientKey]struct{}),
-		orgs:    make(map[uint32]string),
+		cells:      make(map[cellKey]int32),
+		subs:       make(map[subKey]uint64),
+		clients:    make(map[clientKey]struct{}),
+		ja4Clients: make(map[ja4ClientKey]struct{}),
+		orgs:       make(map[uint32]string),
 	}
 }
 
@@ -82,18 +95,19 @@ func (a *aggregate) add(minute int64, country string, countryIdx uint16, o *Obse
 		}
 	}
 	a.rows[ci].counts.add(o.Browser, o.Verdict)
-	if o.Browser {
-		switch o.Verdict {
-		case VerdictIntercepted:
+	if o.Browser && (o.Verdict == VerdictIntercepted || o.Verdict == VerdictUnknown) {
+		kind := subUnknownJA4
+		if o.Verdict == VerdictIntercepted {
+			kind = subInterceptedJA4
 			if o.Product != "" {
 				a.subs[subKey{cell: ci, kind: subProduct, name: clip(o.Product)}]++
 			}
-			if o.JA4 != "" {
-				a.subs[subKey{cell: ci, kind: subInterceptedJA4, name: clip(o.JA4)}]++
-			}
-		case VerdictUnknown:
-			if o.JA4 != "" {
-				a.subs[subKey{cell: ci, kind: subUnknownJA4, name: clip(o.JA4)}]++
+		}
+		if o.JA4 != "" {
+			ja4 := clip(o.JA4)
+			a.subs[subKey{cell: ci, kind: kind, name: ja4}]++
+			if hasClient {
+				a.ja4Clients[ja4ClientKey{cell: ci, name: ja4, hash: client}] = struct{}{}
 			}
 		}
 	}
@@ -139,8 +153,18 @@ func (a *aggregate) appendBuckets(dst []Bucket) []Bucket {
 		b := &dst[base+int(k.cell)]
 		b.Clients = append(b.Clients, k.hash)
 	}
+	for k := range a.ja4Clients {
+		b := &dst[base+int(k.cell)]
+		if b.JA4Clients == nil {
+			b.JA4Clients = make(map[string][]uint64)
+		}
+		b.JA4Clients[k.name] = append(b.JA4Clients[k.name], k.hash)
+	}
 	for i := base; i < len(dst); i++ {
 		slices.Sort(dst[i].Clients)
+		for _, hs := range dst[i].JA4Clients {
+			slices.Sort(hs)
+		}
 	}
 	return dst
 }
@@ -158,6 +182,7 @@ func (a *aggregate) reset() {
 	clear(a.cells)
 	clear(a.subs)
 	clear(a.clients)
+	clear(a.ja4Clients)
 	clear(a.orgs)
 	a.rows = a.rows[:0]
 }

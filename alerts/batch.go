@@ -43,6 +43,11 @@ type Bucket struct {
 	// Clients are keyed 64-bit hashes of the client addresses seen,
 	// distinct within the bucket (never the addresses themselves).
 	Clients []uint64
+	// JA4Clients are, per JA4 of InterceptedJA4 and UnknownJA4, the keyed
+	// hashes of the clients whose browser connections carried it (either
+	// verdict), distinct and sorted. A JA4 seen only from observations
+	// without a client address has no entry.
+	JA4Clients map[string][]uint64
 }
 
 // Observations returns the number of observations in the batch.
