@@ -26,6 +26,8 @@ type memBucket struct {
 	intercepted map[string]uint64
 	unknown     map[string]uint64
 	clients     hll
+	// ja4Clients holds the clients per intercepted or unknown JA4.
+	ja4Clients map[string]*hll
 }
 
 type memFingerprint struct {
@@ -78,6 +80,19 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 		m.unknown = addMap(m.unknown, bk.UnknownJA4)
 		for _, c := range bk.Clients {
 			m.clients.add(c)
+		}
+		for ja4, hs := range bk.JA4Clients {
+			h := m.ja4Clients[ja4]
+			if h == nil {
+				if m.ja4Clients == nil {
+					m.ja4Clients = make(map[string]*hll)
+				}
+				h = &hll{}
+				m.ja4Clients[ja4] = h
+			}
+			for _, c := range hs {
+				h.add(c)
+			}
 		}
 		for _, ja4s := range []map[string]uint64{bk.InterceptedJA4, bk.UnknownJA4} {
 			for ja4 := range ja4s {
@@ -141,6 +156,7 @@ func (s *MemoryStore) window(first, end int64, keep func(Network) bool) []networ
 		}
 		w := networkWindow{network: n}
 		var u hll
+		var ja4u map[string]*hll
 		found := false
 		for m, b := range byMin {
 			if m < first || m >= end {
@@ -152,9 +168,24 @@ func (s *MemoryStore) window(first, end int64, keep func(Network) bool) []networ
 			w.intercepted = addMap(w.intercepted, b.intercepted)
 			w.unknown = addMap(w.unknown, b.unknown)
 			u.merge(&b.clients)
+			for ja4, h := range b.ja4Clients {
+				if ja4u == nil {
+					ja4u = make(map[string]*hll)
+				}
+				if ja4u[ja4] == nil {
+					ja4u[ja4] = &hll{}
+				}
+				ja4u[ja4].merge(h)
+			}
 		}
 		if found {
 			w.clients = u.count()
+			if len(ja4u) > 0 {
+				w.ja4Clients = make(map[string]uint64, len(ja4u))
+				for ja4, h := range ja4u {
+					w.ja4Clients[ja4] = h.count()
+				}
+			}
 			out = append(out, w)
 		}
 	}

@@ -15,13 +15,27 @@ func (k redisKeys) tag(n Network) string {
 
 // bucket is the HASH of one network's counters for one minute.
 func (k redisKeys) bucket(n Network, minute int64) string {
-	return k.tag(n) + "m:" + strconv.FormatInt(minute, 10)
+	return k.bucketPrefix(n) + strconv.FormatInt(minute, 10)
 }
+
+// bucketPrefix is what n's bucket keys start with, before the minute.
+func (k redisKeys) bucketPrefix(n Network) string { return k.tag(n) + "m:" }
 
 // clients is the HyperLogLog of one network's client hashes for one minute.
 func (k redisKeys) clients(n Network, minute int64) string {
 	return k.tag(n) + "c:" + strconv.FormatInt(minute, 10)
 }
+
+// ja4Clients is the HyperLogLog of the client hashes that carried one
+// intercepted or unknown JA4 in one network's minute. sumLua builds these
+// names itself, as ja4ClientsPrefix(n) .. minute .. ":" .. ja4, taking the
+// minute from the bucket key after bucketPrefix(n).
+func (k redisKeys) ja4Clients(n Network, minute int64, ja4 string) string {
+	return k.ja4ClientsPrefix(n) + strconv.FormatInt(minute, 10) + ":" + ja4
+}
+
+// ja4ClientsPrefix is what n's JA4 client HLL keys start with.
+func (k redisKeys) ja4ClientsPrefix(n Network) string { return k.tag(n) + "jc:" }
 
 // ack is the STRING holding the last batch Seq of node applied to n.
 func (k redisKeys) ack(n Network, node string) string {
@@ -58,4 +72,7 @@ const (
 	fieldProduct        = "p:"
 	fieldInterceptedJA4 = "ji:"
 	fieldUnknownJA4     = "ju:"
+	// fieldJA4Clients prefixes the distinct clients of a JA4 in a sumLua
+	// reply (never a bucket field).
+	fieldJA4Clients = "jc:"
 )

@@ -20,10 +20,12 @@ func newRedisScripts() redisScripts {
 // applyLua adds networks' shares of a batch, each exactly once.
 //
 // KEYS, per network: its ack key for the batch's node, then for each
-// minute its bucket HASH and clients HLL. ARGV[1] is the batch Seq, ARGV[2]
-// the ack TTL in seconds; then per network: the minute count, and per
-// minute: EXPIREAT time, field count, field/increment pairs, client count,
-// client hashes.
+// minute its bucket HASH, its clients HLL and one JA4 clients HLL per JA4
+// of the minute that has clients. ARGV[1] is the batch Seq, ARGV[2] the
+// ack TTL in seconds; then per network: the minute count, and per minute:
+// EXPIREAT time, field count, field/increment pairs, client count, client
+// hashes, JA4 HLL count, and per JA4 HLL (in the order of its keys): hash
+// count, hashes.
 //
 // A script runs without interleaving, and each network's writes are
 // followed by its ack, so a retry skips the networks already applied. On
@@ -40,6 +42,17 @@ local K, A = KEYS, ARGV
 const applyBody = `
 local seq = tonumber(A[1])
 local applied = 0
+-- pfadd adds the n hashes from A[a] to HLL key, in chunks (Lua's unpack
+-- has a stack limit), and sets its expiry.
+local function pfadd(key, a, n, at)
+  local i = 0
+  while i < n do
+    local j = math.min(i + 500, n)
+    redis.call('PFADD', key, unpack(A, a + i, a + j - 1))
+    i = j
+  end
+  redis.call('EXPIREAT', key, at)
+end
 local a, k = 3, 1
 while k <= #K do
   local ack = K[k]
@@ -60,15 +73,19 @@ while k <= #K do
     local nc = tonumber(A[a])
     a = a + 1
     if not skip and nc > 0 then
-      local i = 0
-      while i < nc do
-        local j = math.min(i + 500, nc)
-        redis.call('PFADD', K[k + 1], unpack(A, a + i, a + j - 1))
-        i = j
-      end
-      redis.call('EXPIREAT', K[k + 1], at)
+      pfadd(K[k + 1], a, nc, at)
     end
     a, k = a + nc, k + 2
+    local nj = tonumber(A[a])
+    a = a + 1
+    for j = 1, nj do
+      local nh = tonumber(A[a])
+      a = a + 1
+      if not skip and nh > 0 then
+        pfadd(K[k], a, nh, at)
+      end
+      a, k = a + nh, k + 1
+    end
   end
   if not skip then
     redis.call('SET', ack, A[1], 'EX', A[2])
@@ -146,14 +163,28 @@ return 1
 // than one per minute.
 //
 // KEYS[1] is the network's tmp key, then n bucket HASHes, then the n
-// matching client HLLs. ARGV[1] is n. Returns {clients, field, sum, ...}.
-// PFCOUNT takes the union of up to 1000 HLLs directly; larger windows are
+// matching client HLLs. ARGV[1] is n. With ARGV[2] (the network's bucket
+// key prefix, redisKeys.bucketPrefix) and ARGV[3] (its JA4 clients
+// prefix, redisKeys.ja4ClientsPrefix) it also counts, for each JA4 of an
+// intercepted or unknown field it summed, the distinct clients over the
+// minutes whose bucket has that field: the union of the JA4 clients HLLs
+// ARGV[3] .. minute .. ":" .. JA4, the minute being the bucket key after
+// ARGV[2]. Those keys are not declared, but they carry the network's hash
+// tag, so on a Cluster they are in the declared keys' slot, which Redis
+// allows.
+//
+// Returns {clients, field, sum, ..., "jc:"..JA4, clients, ...}, without
+// the JA4s that have no clients (only connections without an address).
+// PFCOUNT takes the union of up to 1000 HLLs directly; larger unions are
 // merged into the tmp key in chunks (Lua's unpack has a stack limit).
 const sumLua = `
 local n = tonumber(ARGV[1])
+local bp, jp = ARGV[2], ARGV[3]
 local sums, order = {}, {}
+local jkeys, jorder = {}, {}
 for k = 2, n + 1 do
   local kv = redis.call('HGETALL', KEYS[k])
+  local minute
   for i = 1, #kv, 2 do
     local f = kv[i]
     if sums[f] == nil then
@@ -161,26 +192,54 @@ for k = 2, n + 1 do
       order[#order + 1] = f
     end
     sums[f] = sums[f] + tonumber(kv[i + 1])
+    local p = jp and string.sub(f, 1, 3)
+    if p and (p == '` + fieldInterceptedJA4 + `' or p == '` + fieldUnknownJA4 + `') then
+      local ja4 = string.sub(f, 4)
+      if minute == nil then
+        if string.sub(KEYS[k], 1, #bp) ~= bp then
+          return redis.error_reply('sum: bucket key ' .. KEYS[k] .. ' does not start with ' .. bp)
+        end
+        minute = string.sub(KEYS[k], #bp + 1)
+      end
+      local key = jp .. minute .. ':' .. ja4
+      local l = jkeys[ja4]
+      if l == nil then
+        l = {}
+        jkeys[ja4] = l
+        jorder[#jorder + 1] = ja4
+      end
+      -- an intercepted and an unknown field of one minute share a key
+      if l[#l] ~= key then l[#l + 1] = key end
+    end
   end
 end
-local clients = 0
-if n > 0 and n <= 1000 then
-  clients = redis.call('PFCOUNT', unpack(KEYS, n + 2, 2 * n + 1))
-elseif n > 1000 then
-  redis.call('DEL', KEYS[1])
-  local i = n + 2
-  while i <= 2 * n + 1 do
-    local j = math.min(i + 999, 2 * n + 1)
-    redis.call('PFMERGE', KEYS[1], unpack(KEYS, i, j))
-    i = j + 1
+-- union counts the distinct elements of HLLs t[i..j].
+local function union(t, i, j)
+  if j < i then return 0 end
+  if j - i < 1000 then
+    return redis.call('PFCOUNT', unpack(t, i, j))
   end
-  clients = redis.call('PFCOUNT', KEYS[1])
   redis.call('DEL', KEYS[1])
+  while i <= j do
+    local e = math.min(i + 999, j)
+    redis.call('PFMERGE', KEYS[1], unpack(t, i, e))
+    i = e + 1
+  end
+  local c = redis.call('PFCOUNT', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return c
 end
-local out = {clients}
+local out = {union(KEYS, n + 2, 2 * n + 1)}
 for _, f in ipairs(order) do
   out[#out + 1] = f
   out[#out + 1] = sums[f]
+end
+for _, ja4 in ipairs(jorder) do
+  local c = union(jkeys[ja4], 1, #jkeys[ja4])
+  if c > 0 then -- none: only connections without a client address
+    out[#out + 1] = '` + fieldJA4Clients + `' .. ja4
+    out[#out + 1] = c
+  end
 end
 return out
 `

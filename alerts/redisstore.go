@@ -222,8 +222,7 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 			cur.keys = append(cur.keys, s.k.ack(n, b.Node))
 			cur.args = append(cur.args, len(bks))
 			for _, bk := range bks {
-				cur.keys = append(cur.keys, s.k.bucket(n, bk.Minute), s.k.clients(n, bk.Minute))
-				cur.args = appendBucketArgs(cur.args, bk, expireAt(bk.Minute))
+				cur.keys, cur.args = s.appendBucket(cur.keys, cur.args, bk, expireAt(bk.Minute))
 			}
 		}
 		return out
@@ -355,8 +354,11 @@ func (s *RedisStore) retryGrouped(ctx context.Context, cmds []*redis.Cmd, groupe
 	return other
 }
 
-// appendBucketArgs appends one minute's applyLua arguments.
-func appendBucketArgs(args []any, bk *Bucket, expireAt int64) []any {
+// appendBucket appends one minute's applyLua keys (bucket, clients, one
+// per JA4 with clients, in sorted JA4 order) and arguments.
+func (s *RedisStore) appendBucket(keys []string, args []any, bk *Bucket, expireAt int64) ([]string, []any) {
+	n := bk.Network
+	keys = append(keys, s.k.bucket(n, bk.Minute), s.k.clients(n, bk.Minute))
 	args = append(args, expireAt, 0)
 	nfAt := len(args) - 1
 	nf := 0
@@ -382,10 +384,21 @@ func appendBucketArgs(args []any, bk *Bucket, expireAt int64) []any {
 		}
 	}
 	args[nfAt] = nf
-	args = append(args, len(bk.Clients))
-	for _, h := range bk.Clients {
-		// The HLL element is the keyed hash's 8 bytes; Redis hashes it
-		// again for its registers.
+	args = appendHashes(args, bk.Clients)
+	args = append(args, len(bk.JA4Clients))
+	for _, ja4 := range slices.Sorted(maps.Keys(bk.JA4Clients)) {
+		keys = append(keys, s.k.ja4Clients(n, bk.Minute, ja4))
+		args = appendHashes(args, bk.JA4Clients[ja4])
+	}
+	return keys, args
+}
+
+// appendHashes appends the count of client hashes hs, then each as an
+// HLL element: the keyed hash's 8 bytes, which Redis hashes again for
+// its registers.
+func appendHashes(args []any, hs []uint64) []any {
+	args = append(args, len(hs))
+	for _, h := range hs {
 		var e [8]byte
 		binary.BigEndian.PutUint64(e[:], h)
 		args = append(args, e[:])
@@ -429,8 +442,9 @@ func (s *RedisStore) activeMinutes(ctx context.Context, first, end int64, keep f
 	return out, nil
 }
 
-// sumCall builds a sumLua call over minutes of network n.
-func (s *RedisStore) sumCall(n Network, minutes []int64) call {
+// sumCall builds a sumLua call over minutes of network n; with ja4 it
+// also counts the distinct clients of each intercepted or unknown JA4.
+func (s *RedisStore) sumCall(n Network, minutes []int64, ja4 bool) call {
 	keys := make([]string, 1, 1+2*len(minutes))
 	keys[0] = s.k.tmp(n)
 	for _, m := range minutes {
@@ -439,7 +453,11 @@ func (s *RedisStore) sumCall(n Network, minutes []int64) call {
 	for _, m := range minutes {
 		keys = append(keys, s.k.clients(n, m))
 	}
-	return call{script: s.scripts.sum, keys: keys, args: []any{len(minutes)}}
+	args := []any{len(minutes)}
+	if ja4 {
+		args = append(args, s.k.bucketPrefix(n), s.k.ja4ClientsPrefix(n))
+	}
+	return call{script: s.scripts.sum, keys: keys, args: args}
 }
 
 // parseSum decodes a sumLua reply into a networkWindow.
@@ -474,6 +492,8 @@ func parseSum(n Network, v any) (networkWindow, error) {
 			w.intercepted = inc(w.intercepted, f[len(fieldInterceptedJA4):], val)
 		case strings.HasPrefix(f, fieldUnknownJA4):
 			w.unknown = inc(w.unknown, f[len(fieldUnknownJA4):], val)
+		case strings.HasPrefix(f, fieldJA4Clients):
+			w.ja4Clients = inc(w.ja4Clients, f[len(fieldJA4Clients):], val)
 		}
 	}
 	return w, nil
@@ -515,7 +535,7 @@ func (s *RedisStore) Top(ctx context.Context, q TopQuery) ([]NetworkStats, error
 	nets := slices.SortedFunc(maps.Keys(active), compareNetworks)
 	calls := make([]call, len(nets))
 	for i, n := range nets {
-		calls[i] = s.sumCall(n, active[n])
+		calls[i] = s.sumCall(n, active[n], true)
 	}
 	cmds, err := s.exec(ctx, calls)
 	if err != nil {
@@ -561,7 +581,7 @@ func (s *RedisStore) Series(ctx context.Context, q SeriesQuery) ([]Point, error)
 			for j < len(mins) && (mins[j]-first)/step == p {
 				j++
 			}
-			calls = append(calls, s.sumCall(n, mins[i:j]))
+			calls = append(calls, s.sumCall(n, mins[i:j], false))
 			idx = append(idx, int(p))
 			i = j
 		}

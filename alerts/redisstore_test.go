@@ -74,6 +74,7 @@ func TestRedisRetentionTTL(t *testing.T) {
 			}{
 				{name: "bucket_hash_expires_retention_after_its_minute", key: k.bucket(n, m)},
 				{name: "clients_hll_expires_with_its_bucket", key: k.clients(n, m)},
+				{name: "ja4_clients_hll_expires_with_its_bucket", key: k.ja4Clients(n, m, ja4X)},
 				{name: "active_set_expires_with_the_minute", key: k.active(m)},
 				{name: "fingerprint_first_seen_index", key: k.fpFirst()},
 				{name: "fingerprint_last_seen_index", key: k.fpLast()},
@@ -252,8 +253,9 @@ func TestRedisPartialApplyRetryIsExact(t *testing.T) {
 			m := minuteOf(t0)
 			b := &Batch{Node: "n1", Seq: 1, Time: t0, Retention: DefaultRetention}
 			nets := []Network{{"DE", 3320}, {"KZ", 9198}, {"US", 7922}}
-			for _, n := range nets {
-				b.Buckets = append(b.Buckets, Bucket{Network: n, Minute: m, Counts: Counts{Connections: 5, Browser: 5, Intercepted: 5}})
+			for i, n := range nets {
+				b.Buckets = append(b.Buckets, Bucket{Network: n, Minute: m, Counts: Counts{Connections: 5, Browser: 5, Intercepted: 5},
+					InterceptedJA4: map[string]uint64{ja4X: 5}, JA4Clients: map[string][]uint64{ja4X: distinctHashes(10*i, 5)}})
 			}
 			// A foreign string on KZ's bucket key makes its HINCRBY fail
 			// (WRONGTYPE) before the script writes anything.
@@ -280,8 +282,8 @@ func TestRedisPartialApplyRetryIsExact(t *testing.T) {
 				t.Fatalf("rows = %+v", rows)
 			}
 			for _, row := range rows {
-				if row.Intercepted != 5 {
-					t.Errorf("%s:%d intercepted = %d, want 5", row.Country, row.ASN, row.Intercepted)
+				if row.Intercepted != 5 || row.JA4Clients[ja4X] != 5 {
+					t.Errorf("%s:%d intercepted = %d, ja4X clients = %d, want 5 and 5", row.Country, row.ASN, row.Intercepted, row.JA4Clients[ja4X])
 				}
 			}
 		})
@@ -339,7 +341,8 @@ func TestRedisClusterStaleSlotMapIsExact(t *testing.T) {
 	masters := make(map[string]bool)
 	for i := range 12 {
 		n := Network{"KZ", uint32(9000 + i)}
-		b.Buckets = append(b.Buckets, Bucket{Network: n, Minute: m, Counts: Counts{Connections: 3, Browser: 3, Intercepted: 2, Clean: 1}})
+		b.Buckets = append(b.Buckets, Bucket{Network: n, Minute: m, Counts: Counts{Connections: 3, Browser: 3, Intercepted: 2, Clean: 1},
+			InterceptedJA4: map[string]uint64{ja4X: 2}, JA4Clients: map[string][]uint64{ja4X: distinctHashes(10*i, 2)}})
 		node, err := c.MasterForKey(ctx, s.k.ack(n, b.Node))
 		if err != nil {
 			t.Fatal(err)
@@ -362,11 +365,21 @@ func TestRedisClusterStaleSlotMapIsExact(t *testing.T) {
 		t.Fatalf("%d networks in Top, want 12", len(rows))
 	}
 	for _, row := range rows {
-		if row.Connections != 3 || row.Intercepted != 2 || row.Clean != 1 {
-			t.Errorf("%s:%d counts = %+v, want 3 connections, 2 intercepted, 1 clean", row.Country, row.ASN, row.Counts)
+		if row.Connections != 3 || row.Intercepted != 2 || row.Clean != 1 || row.JA4Clients[ja4X] != 2 {
+			t.Errorf("%s:%d counts = %+v, ja4X clients %d, want 3 connections, 2 intercepted, 1 clean, 2 clients",
+				row.Country, row.ASN, row.Counts, row.JA4Clients[ja4X])
 		}
 	}
 	if !s.nodeCalls.Load() {
 		t.Error("a stale slot map turned per-master calls off; only a Redis without script flags should")
 	}
+}
+
+// distinctHashes returns n client hashes of clients from, from+1, ...
+func distinctHashes(from, n int) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = splitmix64(uint64(from + i))
+	}
+	return out
 }

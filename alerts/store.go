@@ -95,6 +95,12 @@ type NetworkStats struct {
 	// those two verdicts.
 	InterceptedJA4 map[string]uint64 `json:"intercepted_ja4,omitempty"`
 	UnknownJA4     map[string]uint64 `json:"unknown_ja4,omitempty"`
+	// JA4Clients estimates, per JA4 of InterceptedJA4 and UnknownJA4, the
+	// distinct clients whose browser connections carried it (either
+	// verdict; HyperLogLog, about 1% error); for country and ASN rows it
+	// is the sum over their networks, like Clients. A JA4 seen only from
+	// connections without a client address has no entry.
+	JA4Clients map[string]uint64 `json:"ja4_clients,omitempty"`
 }
 
 // SeriesQuery asks for one country, ASN or network over time.
@@ -211,6 +217,9 @@ type networkWindow struct {
 	products    map[string]uint64
 	intercepted map[string]uint64
 	unknown     map[string]uint64
+	// ja4Clients estimates the distinct clients per intercepted or
+	// unknown JA4 over the window (the union of its minutes).
+	ja4Clients map[string]uint64
 }
 
 // rankTop groups per-network sums by q.Group, filters and sorts them by
@@ -243,6 +252,7 @@ func rankTop(q TopQuery, nets []networkWindow, orgs map[uint32]string) []Network
 		r.Products = addMap(r.Products, n.products)
 		r.InterceptedJA4 = addMap(r.InterceptedJA4, n.intercepted)
 		r.UnknownJA4 = addMap(r.UnknownJA4, n.unknown)
+		r.JA4Clients = addMap(r.JA4Clients, n.ja4Clients)
 	}
 	out := make([]NetworkStats, 0, len(rows))
 	for _, r := range rows {

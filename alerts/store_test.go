@@ -48,6 +48,25 @@ func checkClients(t *testing.T, name string, got *uint64, want uint64, tol float
 	*got = 0
 }
 
+// checkJA4Clients compares a row's per-JA4 client estimates with want
+// within tol as checkClients does, and clears them so the rest can be
+// compared exactly.
+func checkJA4Clients(t *testing.T, name string, got *map[string]uint64, want map[string]uint64, tol float64) {
+	t.Helper()
+	if len(*got) != len(want) {
+		t.Errorf("%s: JA4 clients = %v, want %v", name, *got, want)
+	}
+	for ja4, w := range want {
+		g, ok := (*got)[ja4]
+		if !ok {
+			t.Errorf("%s: no JA4 clients for %s", name, ja4)
+			continue
+		}
+		checkClients(t, name+" "+ja4, &g, w, tol)
+	}
+	*got = nil
+}
+
 var scenarioNetworks = []NetworkStats{
 	{Country: "US", ASN: 0, Counts: Counts{Connections: 1, Browser: 1, Intercepted: 1}, Share: 1},
 	{Country: "KZ", ASN: 9198, ASOrg: "JSC Kazakhtelecom",
@@ -70,6 +89,13 @@ var scenarioClients = map[Network]uint64{
 	{"US", 0}: 0, {"KZ", 9198}: 40, {"KZ", 29555}: 50, {"DE", 3320}: 111,
 }
 
+// scenarioJA4Clients are the scenario's distinct clients per intercepted
+// or unknown browser JA4 (KZ:9198's ja4Y non-browser connections do not
+// count).
+var scenarioJA4Clients = map[Network]map[string]uint64{
+	{"KZ", 9198}: {ja4X: 30, ja4Y: 10}, {"KZ", 29555}: {ja4X: 5}, {"DE", 3320}: {ja4Z: 10},
+}
+
 func TestStoreContract(t *testing.T) {
 	ctx := context.Background()
 	window := TopQuery{From: t0, To: t0.Add(3 * time.Minute), Limit: -1}
@@ -82,7 +108,9 @@ func TestStoreContract(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i := range got {
-					checkClients(t, got[i].Country, &got[i].Clients, scenarioClients[Network{got[i].Country, got[i].ASN}], 0.02)
+					n := Network{got[i].Country, got[i].ASN}
+					checkClients(t, n.String(), &got[i].Clients, scenarioClients[n], 0.02)
+					checkJA4Clients(t, n.String(), &got[i].JA4Clients, scenarioJA4Clients[n], 0.02)
 				}
 				if !reflect.DeepEqual(got, scenarioNetworks) {
 					t.Fatalf("Top =\n%+v\nwant\n%+v", got, scenarioNetworks)
@@ -95,7 +123,9 @@ func TestStoreContract(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i := range got {
-					checkClients(t, got[i].Country, &got[i].Clients, scenarioClients[Network{got[i].Country, got[i].ASN}], 0.02)
+					n := Network{got[i].Country, got[i].ASN}
+					checkClients(t, n.String(), &got[i].Clients, scenarioClients[n], 0.02)
+					checkJA4Clients(t, n.String(), &got[i].JA4Clients, scenarioJA4Clients[n], 0.02)
 				}
 				if !reflect.DeepEqual(got, scenarioNetworks) {
 					t.Fatalf("Top =\n%+v\nwant\n%+v", got, scenarioNetworks)
@@ -127,6 +157,8 @@ func TestStoreContract(t *testing.T) {
 				if got[1].Products["Qaznet"] != 35 || got[1].InterceptedJA4[ja4X] != 35 {
 					t.Errorf("KZ breakdown = %v %v, want Qaznet 35, ja4X 35", got[1].Products, got[1].InterceptedJA4)
 				}
+				// 30 clients in KZ:9198 and 5 in KZ:29555, summed like Clients.
+				checkJA4Clients(t, "KZ", &got[1].JA4Clients, map[string]uint64{ja4X: 35, ja4Y: 10}, 0.02)
 			})
 			t.Run("top_groups_asns_without_country", func(t *testing.T) {
 				q := window
@@ -275,6 +307,111 @@ func TestStoreContract(t *testing.T) {
 					t.Fatalf("Top = %+v, want KZ 21 intercepted (3 batches), DE 9 clean", got)
 				}
 			})
+			t.Run("ja4_clients_distinct_per_ja4_across_minutes", func(t *testing.T) {
+				s := ja4ClientsStore(t, kind)
+				kz, kz2 := Network{"KZ", 9198}, Network{"KZ", 29555}
+				three := TopQuery{From: t0, To: t0.Add(3 * time.Minute), Limit: -1}
+				lastMinute := TopQuery{From: t0.Add(2 * time.Minute), To: t0.Add(3 * time.Minute), Limit: -1}
+				byCountry := three
+				byCountry.Group = GroupCountry
+				tests := []struct {
+					name string
+					q    TopQuery
+					row  Network // ASN 0 for a country row
+					ja4  string
+					// conns is the JA4's browser connections in the row;
+					// clients 0 means no JA4Clients entry.
+					conns, clients uint64
+				}{
+					{name: "one_client_making_51_connections_from_two_nodes_counts_once", q: three, row: kz, ja4: ja4Bot, conns: 51, clients: 1},
+					{name: "the_same_seven_clients_every_minute_count_seven", q: three, row: kz, ja4: ja4X, conns: 21, clients: 7},
+					{name: "intercepted_and_unknown_share_one_client_set", q: three, row: kz, ja4: ja4Y, conns: 8, clients: 6},
+					{name: "other_network_counts_its_own_clients", q: three, row: kz2, ja4: ja4X, conns: 3, clients: 3},
+					{name: "country_row_sums_its_networks", q: byCountry, row: Network{Country: "KZ"}, ja4: ja4X, conns: 24, clients: 10},
+					{name: "window_counts_only_its_minutes", q: lastMinute, row: kz, ja4: ja4Y, conns: 4, clients: 4},
+					{name: "connections_without_a_client_address_have_no_entry", q: three, row: kz, ja4: ja4Z, conns: 5},
+				}
+				for _, tc := range tests {
+					t.Run(tc.name, func(t *testing.T) {
+						rows, err := s.Top(ctx, tc.q)
+						if err != nil {
+							t.Fatal(err)
+						}
+						var row *NetworkStats
+						for i := range rows {
+							if rows[i].Country == tc.row.Country && rows[i].ASN == tc.row.ASN {
+								row = &rows[i]
+							}
+						}
+						if row == nil {
+							t.Fatalf("no row %s in %+v", tc.row, rows)
+						}
+						if conns := row.InterceptedJA4[tc.ja4] + row.UnknownJA4[tc.ja4]; conns != tc.conns {
+							t.Errorf("%s connections = %d, want %d", tc.ja4, conns, tc.conns)
+						}
+						got, ok := row.JA4Clients[tc.ja4]
+						if tc.clients == 0 {
+							if ok {
+								t.Errorf("JA4Clients[%s] = %d, want no entry", tc.ja4, got)
+							}
+							return
+						}
+						if !ok {
+							t.Fatalf("no JA4Clients entry for %s: %v", tc.ja4, row.JA4Clients)
+						}
+						checkClients(t, tc.ja4, &got, tc.clients, 0.02)
+					})
+				}
+				t.Run("the_network_counts_all_its_clients", func(t *testing.T) {
+					rows, err := s.Top(ctx, three)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range rows {
+						if rows[i].Country == "KZ" && rows[i].ASN == 9198 {
+							// 1000 clean, the bot, ja4X's 7 and ja4Y's 6
+							checkClients(t, "KZ:9198", &rows[i].Clients, 1014, 0.02)
+							return
+						}
+					}
+					t.Fatalf("no KZ:9198 row in %+v", rows)
+				})
+			})
+			t.Run("ja4_clients_union_over_more_than_1000_minutes", func(t *testing.T) {
+				// One batch of 1100 minutes with one client each: 700
+				// clients over the first 1000 minutes, 100 new ones in the
+				// last 100 (the Redis store merges more than 1000 HLLs in
+				// chunks; a lost chunk would count 700).
+				s, _, _ := kind.new(t)
+				const minutes, distinct = 1100, 800
+				end := minuteOf(t0) + 1
+				b := &Batch{Node: "n1", Seq: 1, Time: t0, Retention: DefaultRetention}
+				for i := range minutes {
+					c := i % 700
+					if i >= 1000 {
+						c = i - 300
+					}
+					h := splitmix64(uint64(c))
+					b.Buckets = append(b.Buckets, Bucket{
+						Network: Network{"KZ", 9198}, Minute: end - minutes + int64(i),
+						Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
+						UnknownJA4: map[string]uint64{ja4Z: 1}, Clients: []uint64{h}, JA4Clients: map[string][]uint64{ja4Z: {h}},
+					})
+				}
+				if err := s.Apply(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+				rows, err := s.Top(ctx, TopQuery{From: minuteTime(end - minutes), To: minuteTime(end)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rows) != 1 || rows[0].UnknownJA4[ja4Z] != minutes {
+					t.Fatalf("Top = %+v, want KZ:9198 with %d ja4Z connections", rows, minutes)
+				}
+				checkClients(t, "clients", &rows[0].Clients, distinct, 0.03)
+				got := rows[0].JA4Clients[ja4Z]
+				checkClients(t, "ja4Z clients", &got, distinct, 0.03)
+			})
 			t.Run("unique_clients_approximate", func(t *testing.T) {
 				s, _, _ := kind.new(t)
 				clk := newTestClock(t0)
@@ -315,4 +452,90 @@ func TestStoreContract(t *testing.T) {
 			})
 		})
 	}
+}
+
+// ja4Bot is a new unknown JA4 that one client sends many times.
+const ja4Bot = "t13d0000h2_999999999999_000000000000"
+
+// ja4ClientsStore records, with a flush per minute, three minutes from t0
+// in a busy network (KZ:9198, 1000 clean clients a minute):
+//
+//	ja4Bot  unknown      one client, 50 connections over the 3 minutes,
+//	                     and once more through a second recorder (node)
+//	ja4X    intercepted  the same 7 clients each minute; also 3 of them
+//	                     in KZ:29555 in minute 0
+//	ja4Y    unknown      clients 0-3 in minute 0; intercepted: 2-5 in
+//	                     minute 2 (6 distinct)
+//	ja4Z    unknown      5 connections without a client address
+func ja4ClientsStore(t *testing.T, kind storeKind) Store {
+	t.Helper()
+	s, _, _ := kind.new(t)
+	ctx := context.Background()
+	clk := newTestClock(t0)
+	newRec := func() *Recorder {
+		r, err := NewRecorder(s, RecorderConfig{Clock: clk.now, ClientKey: []byte("test")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r, other := newRec(), newRec()
+	kz := Observation{Country: "KZ", ASN: 9198, Browser: true}
+	rec := func(r *Recorder, v Verdict, ja4 string, client int) {
+		o := kz
+		o.Verdict, o.JA4 = v, ja4
+		if client >= 0 {
+			o.Client = addrN(client)
+		}
+		r.Record(o)
+	}
+	for m := range 3 {
+		clk.set(t0.Add(time.Duration(m)*time.Minute + 10*time.Second))
+		for i := range 1000 {
+			rec(r, VerdictClean, "", i)
+		}
+		for range []int{17, 17, 16}[m] {
+			rec(r, VerdictUnknown, ja4Bot, 5000)
+		}
+		for i := range 7 {
+			rec(r, VerdictIntercepted, ja4X, 6000+i)
+		}
+		switch m {
+		case 0:
+			for i := range 4 {
+				rec(r, VerdictUnknown, ja4Y, 7000+i)
+			}
+			for i := range 3 {
+				r.Record(Observation{Country: "KZ", ASN: 29555, Browser: true, Verdict: VerdictIntercepted, JA4: ja4X, Client: addrN(6000 + i)})
+			}
+		case 1:
+			rec(other, VerdictUnknown, ja4Bot, 5000)
+			for range 5 {
+				rec(r, VerdictUnknown, ja4Z, -1)
+			}
+		case 2:
+			for i := 2; i < 6; i++ {
+				rec(r, VerdictIntercepted, ja4Y, 7000+i)
+			}
+		}
+		for _, r := range []*Recorder{r, other} {
+			if err := r.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, r := range []*Recorder{r, other} {
+		if err := r.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// splitmix64 spreads i over 64 bits like the recorder's keyed hash.
+func splitmix64(i uint64) uint64 {
+	z := i + 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
