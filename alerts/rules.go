@@ -69,7 +69,8 @@ type finding struct {
 	// baseline is the surge baseline row, if the subject has one.
 	baseline *NetworkStats
 	// ja4Conns and ja4Clients are the new fingerprint's browser
-	// connections and clients in the network (new_fingerprint only).
+	// connections and distinct clients in the network (new_fingerprint
+	// only).
 	ja4Conns, ja4Clients uint64
 	sighting             *FingerprintSighting
 }
@@ -149,10 +150,11 @@ func (r *rule) measure(ctx context.Context, st Store, now time.Time) (*measureme
 				if row := byNet[n.Network]; row != nil {
 					f.row = *row
 					f.ja4Conns = row.InterceptedJA4[s.JA4] + row.UnknownJA4[s.JA4]
-					// The store counts clients per network, not per JA4:
-					// no more clients can carry the JA4 than made
-					// connections with it, nor than the network has.
-					f.ja4Clients = min(f.ja4Conns, row.Clients)
+					// The distinct clients whose browser connections
+					// carried the JA4 in this network over the window
+					// (a HyperLogLog estimate), not the network's clients:
+					// one client's many connections count once.
+					f.ja4Clients = row.JA4Clients[s.JA4]
 				}
 				if f.ja4Clients >= r.cfg.MinClients {
 					f.cond = condFiring

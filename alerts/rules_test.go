@@ -208,22 +208,57 @@ func TestNewFingerprintRuleCountsClientsInOneNetwork(t *testing.T) {
 	}
 }
 
-func TestNewFingerprintClientBoundWithinAQuietNetwork(t *testing.T) {
-	// In a network whose only traffic is one JA4, the client count is
-	// exact: 40 connections from 5 clients do not reach 20 clients.
-	st := NewMemoryStore()
-	now := t0.Add(20*time.Minute + 30*time.Second)
+// TestNewFingerprintRuleCountsTheJA4sClients: the rule counts the
+// distinct clients that carried the new JA4 in the network, not its
+// connections and not the network's clients, so one client making many
+// connections in a busy network does not fire.
+func TestNewFingerprintRuleCountsTheJA4sClients(t *testing.T) {
 	const ja4 = "t13d0000h2_777777777777_888888888888"
-	var obs []Observation
-	for i := range 40 {
-		obs = append(obs, Observation{Country: "TR", ASN: 9121, Browser: true, Verdict: VerdictUnknown, JA4: ja4, Client: addrN(i % 5)})
+	now := t0.Add(30*time.Minute + 20*time.Second)
+	tests := []struct {
+		name string
+		// busy is how many other clients the network has (clean).
+		busy int
+		// clients make conns connections each with the new unknown JA4.
+		clients, conns int
+		minClients     uint64
+		cond           condition
+	}{
+		{name: "one_client_50_connections_in_a_busy_network_holds", busy: 1000, clients: 1, conns: 50, minClients: 3, cond: condHold},
+		{name: "two_clients_in_a_busy_network_hold", busy: 1000, clients: 2, conns: 25, minClients: 3, cond: condHold},
+		{name: "five_clients_in_a_busy_network_fire", busy: 1000, clients: 5, conns: 10, minClients: 3, cond: condFiring},
+		{name: "five_clients_40_connections_in_a_quiet_network_hold_below_20", clients: 5, conns: 8, minClients: 20, cond: condHold},
 	}
-	feed(t, st, now, obs...)
-	r := ruleOf(t, RuleConfig{Name: "newfp", Type: RuleNewFingerprint})
-	m := measureAt(t, r, st, now)
-	f := m.findings[Subject{Scope: ScopeNetwork, Country: "TR", ASN: 9121, JA4: ja4}]
-	if f == nil || f.cond != condHold || f.ja4Clients != 5 || f.ja4Conns != 40 {
-		t.Errorf("finding %+v, want hold with 5 clients of 40 connections", f)
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					st, _, _ := kind.new(t)
+					obs := traffic("TR", 9121, "Turk Telekom", tc.busy, 0, "", "", 0)
+					for c := range tc.clients {
+						for range tc.conns {
+							obs = append(obs, Observation{Country: "TR", ASN: 9121, Browser: true, Verdict: VerdictUnknown, JA4: ja4, Client: addrN(100000 + c)})
+						}
+					}
+					feed(t, st, now.Add(-5*time.Minute), obs...)
+					r := ruleOf(t, RuleConfig{Name: "newfp", Type: RuleNewFingerprint, MinClients: tc.minClients})
+					m := measureAt(t, r, st, now)
+					f := m.findings[Subject{Scope: ScopeNetwork, Country: "TR", ASN: 9121, JA4: ja4}]
+					if f == nil {
+						t.Fatal("no finding for the new JA4")
+					}
+					if f.cond != tc.cond || f.ja4Clients != uint64(tc.clients) || f.ja4Conns != uint64(tc.clients*tc.conns) {
+						t.Errorf("%s with %d clients of %d connections (network: %d clients), want %s with %d clients of %d",
+							f.cond, f.ja4Clients, f.ja4Conns, f.row.Clients, tc.cond, tc.clients, tc.clients*tc.conns)
+					}
+					// The alert reports the JA4's clients, not the network's.
+					a := r.alert(context.Background(), m, f, &Incident{ID: "i"}, &details{store: st, now: now})
+					if a.Clients != uint64(tc.clients) {
+						t.Errorf("alert clients = %d, want %d", a.Clients, tc.clients)
+					}
+				})
+			}
+		})
 	}
 }
 
