@@ -52,6 +52,13 @@
 // the same ClientKey everywhere. Estimates have about 1% error; rows that
 // group several networks (a country, an ASN) add their networks' estimates.
 //
+// Beside each network's clients, the clients of each intercepted or
+// unknown browser JA4 in the network are counted the same way, one
+// HyperLogLog per (network, minute, JA4), both verdicts together:
+// [NetworkStats].JA4Clients, what the new_fingerprint rule judges. The
+// recorder keeps the distinct (network, minute, JA4, client) of a flush
+// interval in one more flat map, cleared and reused like the others.
+//
 // # Redis data model
 //
 // P is [RedisConfig].Prefix ("mw"), N a network written "CC:ASN" (e.g.
@@ -66,6 +73,8 @@
 //	                                p:<product>, ji:<JA4> (intercepted),
 //	                                ju:<JA4> (unknown): counters
 //	P:{N}:c:M            HLL        8-byte keyed client hashes                    end of M + R
+//	P:{N}:jc:M:<JA4>     HLL        client hashes of the browser connections      end of M + R
+//	                                with that intercepted or unknown JA4
 //	P:{N}:ack:<node>     STRING     last batch Seq of recorder <node> applied     AckTTL (24 h) after
 //	                                to N                                          each write
 //	P:{N}:tmp            HLL        scratch of a query over > 1000 minutes        deleted in the query
@@ -139,7 +148,9 @@
 // [Store.Top] reads the window's per-minute active sets (one SMEMBERS per
 // minute, pipelined), then sums each network's minutes with one Lua call
 // per network (HGETALL of each bucket summed server-side, PFCOUNT over its
-// HyperLogLogs), never SCAN. [Store.Series] does the same per step.
+// HyperLogLogs, and per intercepted or unknown JA4 a PFCOUNT over its
+// P:{N}:jc:M:<JA4> of the minutes whose bucket has that JA4), never SCAN.
+// [Store.Series] does the same per step, without the JA4 counts.
 // [Store.NewFingerprints] reads the {fp} index. [RedisConfig].MaxWindow
 // (31 days) caps a window.
 //
@@ -157,12 +168,10 @@
 //     MinShare; a subject without MinBaselineConnections in its baseline
 //     is not judged.
 //   - new_fingerprint: an intercepted or unknown JA4 first seen (anywhere)
-//     within the window is carried by MinClients clients of one network.
-//     The store counts distinct clients per network, not per network and
-//     JA4, so the rule bounds the JA4's clients by min(its connections,
-//     the network's clients): exact for a network whose traffic is that
-//     JA4, an over-estimate in a busy network where few clients make many
-//     connections with it.
+//     within the window is carried by MinClients distinct clients of one
+//     network over the window (the JA4's own HyperLogLog, see "Unique
+//     clients"): one client making many connections with it counts once,
+//     however busy the network.
 //
 // [DefaultRules] (used when none are configured) are sized for a mid-size
 // site and justified in their doc comment. Only browser connections count:

@@ -70,7 +70,9 @@ type Alert struct {
 	Threshold float64 `json:"threshold,omitempty"`
 	// Baseline is the surge rule's trailing baseline.
 	Baseline *Baseline `json:"baseline,omitempty"`
-	// Clients estimates the distinct clients in the window (all verdicts).
+	// Clients estimates the distinct clients in the window (all verdicts);
+	// for a new_fingerprint alert, the distinct clients whose browser
+	// connections carried the new JA4.
 	Clients uint64 `json:"clients"`
 	// WindowStart and WindowEnd bound the measured window (whole minutes:
 	// the store counts per minute).

@@ -113,8 +113,12 @@ func slackText(ev *Event) string {
 	}
 	fmt.Fprintf(&b, "%s *%s*\n", icon, slackEscape(a.Summary))
 	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
-	fmt.Fprintf(&b, "Window %s to %s: %d of %d browser connections intercepted (%.1f%%), %d unknown, ~%d clients.\n",
-		ts(a.WindowStart), a.WindowEnd.UTC().Format("15:04 UTC"), a.Intercepted, a.Connections, 100*a.Share, a.Unknown, a.Clients)
+	clients := "clients"
+	if a.RuleType == RuleNewFingerprint {
+		clients = "clients with the new fingerprint" // Alert.Clients
+	}
+	fmt.Fprintf(&b, "Window %s to %s: %d of %d browser connections intercepted (%.1f%%), %d unknown, ~%d %s.\n",
+		ts(a.WindowStart), a.WindowEnd.UTC().Format("15:04 UTC"), a.Intercepted, a.Connections, 100*a.Share, a.Unknown, a.Clients, clients)
 	if len(a.TopProducts) > 0 {
 		parts := make([]string, len(a.TopProducts))
 		for i, p := range a.TopProducts {

@@ -199,3 +199,23 @@ func TestSinkSendsExtraHeadersButNotOverMitmwatchs(t *testing.T) {
 		t.Errorf("headers %v", h)
 	}
 }
+
+// TestSlackTextSaysWhoseClients: a new_fingerprint alert's Clients are the
+// new JA4's, not the network's, and the Slack text says so.
+func TestSlackTextSaysWhoseClients(t *testing.T) {
+	tests := []struct {
+		name, ruleType, want string
+	}{
+		{name: "share_counts_the_networks_clients", ruleType: RuleShare, want: "4 unknown, ~41 clients.\n"},
+		{name: "new_fingerprint_counts_the_ja4s_clients", ruleType: RuleNewFingerprint, want: "4 unknown, ~41 clients with the new fingerprint.\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := sampleAlertEvent()
+			ev.Data.RuleType = tc.ruleType
+			if text := slackText(ev); !strings.Contains(text, tc.want) {
+				t.Errorf("slack text lacks %q:\n%s", tc.want, text)
+			}
+		})
+	}
+}
