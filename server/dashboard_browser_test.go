@@ -65,6 +65,14 @@ func TestDashboardInChromium(t *testing.T) {
 			{Sink: "slack", State: DeliveryDelivered, Attempts: 1, At: started},
 			{Sink: "webhook:soc", State: DeliveryRetrying, Attempts: 3, At: started, LastError: "503 from https://soc.example/hook/abc"},
 		},
+	}, {
+		// An alert about a whole ASN has no country; one about a country
+		// has no ASN. Neither may show a placeholder for the missing part.
+		ID: "asn-9198", Rule: "asn-share", ASN: 9198, ASOrg: "JSC Kazakhtelecom", State: "firing",
+		Summary: "ASN share", Share: 0.6, Started: started, Updated: started,
+	}, {
+		ID: "cc-kz", Rule: "country-share", Country: "KZ", State: "firing",
+		Summary: "country share", Share: 0.6, Started: started, Updated: started,
 	}}}
 
 	ln := loopback(t)
@@ -92,10 +100,15 @@ func TestDashboardInChromium(t *testing.T) {
 		"retrying", // alert delivery state
 		"webhook:soc",
 		"t12d1209h2_d34a8e72043a_b39be8c56a14", // the new unknown fingerprint
+		"asn-share · AS9198 JSC Kazakhtelecom · since", // an ASN alert names the ASN and its organisation
+		"country-share · KZ · since",                   // a country alert names the country only
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("page text lacks %q", want)
 		}
+	}
+	if strings.Contains(text, "??") {
+		t.Errorf("the page shows a \"??\" placeholder:\n%s", text)
 	}
 	if strings.Contains(text, "Could not load") || strings.Contains(text, "Not signed in") {
 		t.Errorf("the page shows an error:\n%s", text)

@@ -302,7 +302,8 @@
     $('firing-detail').textContent = num(a.alerts.length) + ' recent';
     for (const x of a.alerts) {
       const w = when(x.started);
-      const net = x.country || x.asn ? (x.country || '??') + ' ' + asnText(x.asn) + (x.as_org ? ' ' + x.as_org : '') : '';
+      // A country alert has no ASN, an ASN alert no country: show what the alert is about.
+      const net = [x.country, x.asn ? asnText(x.asn) : '', x.as_org].filter(Boolean).join(' ');
       const chips = el('div', { class: 'deliveries' });
       for (const d of x.deliveries) {
         const label = d.sink + ': ' + d.state + (d.attempts > 1 ? ' (' + d.attempts + ' tries)' : '');
