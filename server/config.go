@@ -34,6 +34,14 @@ type Config struct {
 	// certificate of the demo, so the empty configuration runs on this
 	// machine; any other address needs a real certificate.
 	Listen string `yaml:"listen"`
+	// HTTPListen is the address of a plain-HTTP listener, host:port, such
+	// as "0.0.0.0:80". Default empty: off. It serves no application and
+	// detects nothing (without TLS there is no ClientHello): it answers
+	// ACME http-01 challenges when tls.acme is on and redirects every
+	// other GET or HEAD to https on the same host name and the default
+	// port, 443; other methods get 400. Must differ from Listen and
+	// Admin.Listen.
+	HTTPListen string `yaml:"http_listen"`
 	// TLS is the server's certificates and TLS settings.
 	TLS TLSSection `yaml:"tls"`
 	// Upstream is the URL (http or https, with a host) of the application
@@ -109,8 +117,11 @@ type CertificateFiles struct {
 }
 
 // ACMESection configures automatic certificates. autocert answers the
-// TLS-ALPN-01 challenge on the TLS listener itself, so the CA must reach
-// Listen on port 443.
+// TLS-ALPN-01 challenge on the TLS listener itself, which needs nothing
+// more than the CA reaching Listen on port 443. Config.HTTPListen adds the
+// HTTP-01 challenge, which the CA sends to port 80: autocert then tries
+// TLS-ALPN-01 first and HTTP-01 if it fails, so a Listen that the CA
+// cannot reach on 443 still gets its certificates through http_listen.
 type ACMESection struct {
 	// Domains is the host names to obtain certificates for; the server
 	// refuses any other SNI. Required; exact names only, since
@@ -760,8 +771,16 @@ func (c *Config) hasInlineSecrets() bool {
 func (c *Config) advice() []string {
 	var w []string
 	if a := c.TLS.ACME; a != nil {
-		if _, port, err := splitHostPort(c.Listen); err == nil && port != 443 {
-			w = append(w, fmt.Sprintf("tls.acme: the CA sends its TLS-ALPN-01 challenge to port 443, but listen is %s: forward 443 to it", c.Listen))
+		// autocert tries TLS-ALPN-01 (to port 443) and, with http_listen,
+		// HTTP-01 (to port 80): one of them must reach mitmwatch.
+		_, port, err := splitHostPort(c.Listen)
+		_, httpPort, httpErr := splitHostPort(c.HTTPListen)
+		switch {
+		case err != nil || port == 443:
+		case c.HTTPListen == "":
+			w = append(w, fmt.Sprintf("tls.acme: the CA sends its TLS-ALPN-01 challenge to port 443, but listen is %s: forward 443 to it (or set http_listen for the HTTP-01 challenge on port 80)", c.Listen))
+		case httpErr == nil && httpPort != 80:
+			w = append(w, fmt.Sprintf("tls.acme: the CA sends its challenges to port 443 (TLS-ALPN-01) or 80 (HTTP-01), but listen is %s and http_listen %s: forward 443 or 80 to them", c.Listen, c.HTTPListen))
 		}
 	}
 	if len(c.ProxyProtocol.Trusted) > 0 && !c.ProxyProtocol.Enabled {

@@ -45,11 +45,12 @@ func ExampleDefaultConfig() {
 // The environment overrides come from one table, which `mitmwatch config
 // -h` prints.
 func ExampleEnvOverrides() {
-	for _, o := range server.EnvOverrides()[:3] {
+	for _, o := range server.EnvOverrides()[:4] {
 		fmt.Printf("%s → %s (%s)\n", o.Name, o.Key, o.Syntax())
 	}
 	// Output:
 	// MITMWATCH_LISTEN → listen (text)
+	// MITMWATCH_HTTP_LISTEN → http_listen (text)
 	// MITMWATCH_UPSTREAM → upstream (text)
 	// MITMWATCH_UPSTREAMS → upstreams (comma-separated list)
 }

@@ -498,6 +498,10 @@ func TestAdvice(t *testing.T) {
 		name, data, want string
 	}{
 		{"acme_off_port_443", "listen: 0.0.0.0:8443\ntls: {acme: {domains: [a.example.com]}}\n", "port 443"},
+		{"acme_off_port_443_http01_on_port_80", "listen: 0.0.0.0:8443\nhttp_listen: 0.0.0.0:80\ntls: {acme: {domains: [a.example.com]}}\n", ""},
+		{"acme_off_ports_443_and_80", "listen: 0.0.0.0:8443\nhttp_listen: 0.0.0.0:8080\ntls: {acme: {domains: [a.example.com]}}\n", "forward 443 or 80"},
+		{"acme_on_port_443_http_listen_elsewhere", "listen: 0.0.0.0:443\nhttp_listen: 0.0.0.0:8080\ntls: {acme: {domains: [a.example.com]}}\n", ""},
+		{"http_listen_without_acme_redirects_only", "http_listen: 0.0.0.0:80\n", ""},
 		{"proxy_trusted_but_off", "proxy_protocol: {trusted: [10.0.0.0/8]}\n", "proxy_protocol.enabled is false"},
 		{"shared_redis_without_client_key", "store: {redis: {addrs: [127.0.0.1:6379]}}\n", "over-count"},
 	}
@@ -508,6 +512,12 @@ func TestAdvice(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := c.Warnings()
+			if tt.want == "" {
+				if len(w) != 0 {
+					t.Errorf("warnings %q, want none", w)
+				}
+				return
+			}
 			if len(w) != 1 || !strings.Contains(w[0], tt.want) {
 				t.Errorf("warnings %q, want one with %q", w, tt.want)
 			}
@@ -516,6 +526,57 @@ func TestAdvice(t *testing.T) {
 	c, err := ParseConfig("m.yaml", nil, nil)
 	if err != nil || len(c.Warnings()) != 0 {
 		t.Errorf("defaults: %v, warnings %q", err, c.Warnings())
+	}
+}
+
+// TestHTTPListenConfig: http_listen is off by default, read from the file
+// and from MITMWATCH_HTTP_LISTEN (which wins), and a bad value names the
+// key with its line or its variable.
+func TestHTTPListenConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		env     map[string]string
+		want    string // the parsed value, when valid
+		wantErr string // the one error, when not
+	}{
+		{name: "off_by_default", want: ""},
+		{name: "from_the_file", data: "http_listen: 0.0.0.0:80\n", want: "0.0.0.0:80"},
+		{name: "ipv6_from_the_file", data: "http_listen: \"[::]:80\"\n", want: "[::]:80"},
+		{name: "env_over_file", data: "http_listen: 0.0.0.0:80\n", env: map[string]string{"MITMWATCH_HTTP_LISTEN": "127.0.0.1:8080"}, want: "127.0.0.1:8080"},
+		{name: "empty_env_is_unset", data: "http_listen: 0.0.0.0:80\n", env: map[string]string{"MITMWATCH_HTTP_LISTEN": ""}, want: "0.0.0.0:80"},
+		{name: "bad_address_names_the_line", data: "listen: 127.0.0.1:8443\nhttp_listen: 0.0.0.0\n",
+			wantErr: `m.yaml:2: http_listen: "0.0.0.0": want host:port`},
+		{name: "bad_port_names_the_line", data: "http_listen: 0.0.0.0:99999\n",
+			wantErr: `m.yaml:1: http_listen: "0.0.0.0:99999": port "99999" is not a number from 0 to 65535`},
+		{name: "same_as_listen", data: "listen: 127.0.0.1:8443\nhttp_listen: 127.0.0.1:8443\n",
+			wantErr: "m.yaml:2: http_listen: same address as listen"},
+		{name: "same_as_admin_listen", data: "admin: {listen: 127.0.0.1:9090}\nhttp_listen: 127.0.0.1:9090\n",
+			wantErr: "m.yaml:2: http_listen: same address as admin.listen"},
+		{name: "bad_env_names_the_variable", env: map[string]string{"MITMWATCH_HTTP_LISTEN": ":eighty"},
+			wantErr: `env MITMWATCH_HTTP_LISTEN: http_listen: ":eighty": port "eighty" is not a number from 0 to 65535`},
+		{name: "env_same_as_listen", env: map[string]string{"MITMWATCH_HTTP_LISTEN": DefaultServeListen},
+			wantErr: "env MITMWATCH_HTTP_LISTEN: http_listen: same address as listen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig("m.yaml", []byte(tt.data), envMap(tt.env))
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("accepted http_listen %q; want %q", c.HTTPListen, tt.wantErr)
+				}
+				if errs := configErrors(t, err); len(errs) != 1 || errs[0].Error() != tt.wantErr {
+					t.Errorf("got %v\nwant %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.HTTPListen != tt.want {
+				t.Errorf("http_listen %q, want %q", c.HTTPListen, tt.want)
+			}
+		})
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 func (c *Config) problems() []*ConfigError {
 	v := &validator{}
 	c.validateListen(v)
+	c.validateHTTPListen(v)
 	c.validateTLS(v)
 	c.validateUpstream(v)
 	c.validateProxies(v)
@@ -71,6 +72,24 @@ func (c *Config) validateListen(v *validator) {
 	}
 	if err := checkAddr(c.Listen); err != nil {
 		v.addErr("listen", err)
+	}
+}
+
+// validateHTTPListen checks the optional plain-HTTP listener: a host:port
+// that no other listener has.
+func (c *Config) validateHTTPListen(v *validator) {
+	if c.HTTPListen == "" {
+		return
+	}
+	if err := checkAddr(c.HTTPListen); err != nil {
+		v.addErr("http_listen", err)
+		return
+	}
+	switch c.HTTPListen {
+	case c.Listen:
+		v.add("http_listen", "same address as listen")
+	case c.Admin.Listen:
+		v.add("http_listen", "same address as admin.listen")
 	}
 }
 
