@@ -377,9 +377,12 @@ func (m *CertManager) NextProtos() []string {
 
 // HTTPHandler returns the handler for a plain-HTTP listener: ACME http-01
 // challenges when ACME is on, and a redirect to HTTPS for everything else
-// (fallback, if non-nil, instead of the redirect).
+// (fallback, if non-nil, instead of the redirect). With ACME, calling it
+// is also what lets autocert use the http-01 challenge (after
+// tls-alpn-01). A nil CertManager (the edge with the self-signed
+// certificate) has no ACME: it redirects.
 func (m *CertManager) HTTPHandler(fallback http.Handler) http.Handler {
-	if m.acme != nil {
+	if m != nil && m.acme != nil {
 		return m.acme.HTTPHandler(fallback)
 	}
 	if fallback != nil {

@@ -361,9 +361,25 @@ func TestCertManagerHTTPHandlerRedirects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	m.HTTPHandler(nil).ServeHTTP(rec, httptest.NewRequest("GET", "http://a.example.test:80/x?y=1", nil))
-	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "https://a.example.test/x?y=1" {
-		t.Errorf("got %d Location %q", rec.Code, rec.Header().Get("Location"))
+	for _, tt := range []struct {
+		name         string
+		m            *CertManager
+		method       string
+		wantStatus   int
+		wantLocation string
+	}{
+		{"files_get", m, "GET", http.StatusFound, "https://a.example.test/x?y=1"},
+		{"files_post", m, "POST", http.StatusBadRequest, ""},
+		// The edge with the self-signed certificate has no CertManager.
+		{"nil_manager_get", nil, "GET", http.StatusFound, "https://a.example.test/x?y=1"},
+		{"nil_manager_post", nil, "POST", http.StatusBadRequest, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			tt.m.HTTPHandler(nil).ServeHTTP(rec, httptest.NewRequest(tt.method, "http://a.example.test:80/x?y=1", nil))
+			if rec.Code != tt.wantStatus || rec.Header().Get("Location") != tt.wantLocation {
+				t.Errorf("got %d Location %q, want %d %q", rec.Code, rec.Header().Get("Location"), tt.wantStatus, tt.wantLocation)
+			}
+		})
 	}
 }

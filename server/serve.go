@@ -44,10 +44,12 @@ type ServeOptions struct {
 	// no banner): the baseline `scripts/bench-edge` compares against.
 	// Client-sent Mitmwatch-* headers are still stripped. Default false.
 	NoDetection bool
-	// Listener and AdminListener, if non-nil, are served instead of
-	// listening on Config.Listen and Config.Admin.Listen (tests, socket
-	// activation). They must be plain TCP listeners; the edge closes them.
-	Listener, AdminListener net.Listener
+	// Listener, AdminListener and HTTPListener, if non-nil, are served
+	// instead of listening on Config.Listen, Config.Admin.Listen and
+	// Config.HTTPListen (tests, socket activation); an AdminListener or
+	// HTTPListener turns its listener on even when its key is empty. They
+	// must be plain TCP listeners; the edge closes them.
+	Listener, AdminListener, HTTPListener net.Listener
 	// CertDir caches the self-signed certificate used when the
 	// configuration has no certificate (loopback only). Default
 	// [selfsigned.DefaultDir].
@@ -81,6 +83,11 @@ func ServeWith(ctx context.Context, cfg *Config, opts ServeOptions) error {
 // by SNI from [CertManager], h2 and http/1.1) → net/http with
 // [middleware.ConnContext] → [middleware.New] → [Proxy] (or the report
 // page when no upstream is configured).
+//
+// Beside it, the admin listener (plain HTTP: metrics, health, dashboard)
+// and, with http_listen, a plain-HTTP listener that answers ACME http-01
+// challenges and redirects everything else to https
+// ([CertManager.HTTPHandler]); neither captures or judges anything.
 type Edge struct {
 	cfg    *Config
 	opts   ServeOptions
@@ -89,7 +96,9 @@ type Edge struct {
 	ln      net.Listener // public, fully wrapped but for TLS
 	rawAddr net.Addr
 	adminLn net.Listener // nil: no admin listener
+	httpLn  net.Listener // nil: no plain-HTTP listener
 	srv     *http.Server
+	httpSrv *http.Server // nil: no plain-HTTP listener
 	certs   *CertManager // nil with the self-signed certificate
 	admin   AdminServerConfig
 
@@ -118,7 +127,7 @@ func NewEdge(cfg *Config, opts ServeOptions) (*Edge, error) {
 	e := &Edge{cfg: cfg, opts: opts, logger: orDiscard(opts.Logger)}
 	if err := e.build(); err != nil {
 		// Nothing was served: close what was opened or given.
-		for _, l := range []net.Listener{e.ln, e.adminLn, opts.Listener, opts.AdminListener} {
+		for _, l := range []net.Listener{e.ln, e.adminLn, e.httpLn, opts.Listener, opts.AdminListener, opts.HTTPListener} {
 			if l != nil {
 				l.Close()
 			}
@@ -215,6 +224,28 @@ func (e *Edge) build() error {
 			e.admin.Grades = e.grades.Grade
 		}
 	}
+
+	if cfg.HTTPListen != "" || opts.HTTPListener != nil {
+		hln, err := listen(context.Background(), opts.HTTPListener, cfg.HTTPListen, "")
+		if err != nil {
+			return err
+		}
+		e.httpLn = hln
+		// Calling HTTPHandler is also what turns autocert's http-01
+		// challenge on; without ACME (or with the self-signed
+		// certificate, e.certs nil) it only redirects.
+		e.httpSrv = &http.Server{
+			Handler:           e.certs.HTTPHandler(nil),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			// Scanners and clients that hang up are routine on a public
+			// port: debug level.
+			ErrorLog: slog.NewLogLogger(e.logger.Handler(), slog.LevelDebug),
+		}
+	}
 	return nil
 }
 
@@ -227,6 +258,14 @@ func (e *Edge) AdminAddr() net.Addr {
 		return nil
 	}
 	return e.adminLn.Addr()
+}
+
+// HTTPAddr is the plain-HTTP listener's address, nil when it is off.
+func (e *Edge) HTTPAddr() net.Addr {
+	if e.httpLn == nil {
+		return nil
+	}
+	return e.httpLn.Addr()
 }
 
 // buildStores makes the store, recorder and alerts evaluator.
@@ -484,12 +523,12 @@ func (e *Edge) Reload() error {
 }
 
 // Run serves until ctx is cancelled, then shuts down in order, logging
-// each step: stop accepting and drain in-flight requests for
-// shutdown.timeout (then close what is left); flush the recorder's
-// aggregates to the store; close the alerts evaluator (its last
-// evaluation and the outbox's pending deliveries); stop the admin listener;
-// close Redis. It returns the errors of every step, joined; nil after a
-// clean shutdown. Run may be called once.
+// each step: stop accepting on the public and plain-HTTP listeners and
+// drain in-flight requests for shutdown.timeout (then close what is
+// left); flush the recorder's aggregates to the store; close the alerts
+// evaluator (its last evaluation and the outbox's pending deliveries);
+// stop the admin listener; close Redis. It returns the errors of every
+// step, joined; nil after a clean shutdown. Run may be called once.
 func (e *Edge) Run(ctx context.Context) error {
 	err := errors.New("server: Edge.Run called twice")
 	e.runOnce.Do(func() { err = e.run(ctx) })
@@ -532,6 +571,18 @@ func (e *Edge) run(ctx context.Context) error {
 	go func() { serveErr <- e.srv.ServeTLS(e.ln, "", "") }()
 	e.logger.Info("edge: listening", "addr", e.rawAddr.String(), "url", openURL(e.rawAddr),
 		"detection", !e.opts.NoDetection, "proxy_protocol", e.cfg.ProxyProtocol.Enabled)
+	httpErr := make(chan error, 1)
+	if e.httpSrv != nil {
+		go func() { httpErr <- e.httpSrv.Serve(e.httpLn) }()
+		acmeHTTP01 := e.certs != nil && e.certs.acme != nil
+		what := "redirect to https"
+		if acmeHTTP01 {
+			what = "ACME http-01 challenges, redirect to https"
+		}
+		e.logger.Info("http: listening ("+what+")", "addr", e.httpLn.Addr().String(), "acme_http01", acmeHTTP01)
+	} else {
+		httpErr = nil
+	}
 
 	var errs []error
 	select {
@@ -543,21 +594,38 @@ func (e *Edge) run(ctx context.Context) error {
 		// everything.
 		errs = append(errs, fmt.Errorf("server: admin stopped: %w", err))
 		adminErr = nil
+	case err := <-httpErr:
+		// Likewise the plain-HTTP listener.
+		errs = append(errs, fmt.Errorf("server: http listener stopped: %w", err))
+		httpErr = nil
 	case <-ctx.Done():
 		e.logger.Info("edge: shutting down")
 	}
 
-	// 1. Stop accepting, drain in-flight requests.
+	// 1. Stop accepting, drain in-flight requests: the public and the
+	// plain-HTTP listeners together.
 	timeout := e.cfg.Shutdown.Timeout
 	if timeout <= 0 {
 		timeout = DefaultConfig().Shutdown.Timeout
 	}
 	e.logger.Info("edge: draining requests", "timeout", timeout)
 	drainCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	var httpDrained chan error
+	if e.httpSrv != nil {
+		httpDrained = make(chan error, 1)
+		go func() { httpDrained <- e.httpSrv.Shutdown(drainCtx) }()
+	}
 	if err := e.srv.Shutdown(drainCtx); err != nil {
 		e.logger.Warn("edge: drain incomplete, closing remaining connections", "err", err)
 		e.srv.Close()
 		errs = append(errs, fmt.Errorf("server: drain: %w", err))
+	}
+	if httpDrained != nil {
+		if err := <-httpDrained; err != nil {
+			e.logger.Warn("http: drain incomplete, closing remaining connections", "err", err)
+			e.httpSrv.Close()
+			errs = append(errs, fmt.Errorf("server: http listener drain: %w", err))
+		}
 	}
 	cancel()
 	if serveErr != nil {
@@ -565,7 +633,15 @@ func (e *Edge) run(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("server: edge: %w", err))
 		}
 	}
+	if httpErr != nil {
+		if err := <-httpErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("server: http listener: %w", err))
+		}
+	}
 	e.logger.Info("edge: public listener stopped")
+	if e.httpSrv != nil {
+		e.logger.Info("http: listener stopped")
+	}
 
 	// 2. Pollers, recorder, alerts; 3. the admin listener; 4. geo, Redis.
 	stopBG()

@@ -364,13 +364,15 @@ func TestServeWithoutUpstreamAnswersEndpoint(t *testing.T) {
 func TestNewEdgeRejectsInvalidConfig(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Listen = "0.0.0.0:8443" // no certificate off loopback
-	ln := loopback(t)
-	if _, err := NewEdge(cfg, ServeOptions{Listener: ln}); err == nil {
+	ln, hln := loopback(t), loopback(t)
+	if _, err := NewEdge(cfg, ServeOptions{Listener: ln, HTTPListener: hln}); err == nil {
 		t.Fatal("NewEdge accepted a public listener without a certificate")
 	}
-	// The given listener was closed: nothing holds the port.
-	if _, err := ln.Accept(); err == nil {
-		t.Error("the listener given to a failed NewEdge is still open")
+	// The given listeners were closed: nothing holds the ports.
+	for name, l := range map[string]net.Listener{"public": ln, "plain-HTTP": hln} {
+		if _, err := l.Accept(); err == nil {
+			t.Errorf("the %s listener given to a failed NewEdge is still open", name)
+		}
 	}
 }
 
@@ -451,5 +453,195 @@ func TestServeBehindProxyProtocol(t *testing.T) {
 	}
 	if got.Get(HeaderJA4) == "" || got.Get(HeaderVerdict) != "spoofed" {
 		t.Errorf("no fingerprint behind the PROXY header: JA4 %q verdict %q", got.Get(HeaderJA4), got.Get(HeaderVerdict))
+	}
+}
+
+// plainHTTP sends method to path on the edge's plain-HTTP listener with
+// Host host, without following redirects, and returns the response with
+// its body read.
+func plainHTTP(t *testing.T, addr, method, host, path string) (*http.Response, string) {
+	t.Helper()
+	c := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	defer c.CloseIdleConnections()
+	req, err := http.NewRequest(method, "http://"+addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+// unreachableURL is an https URL on a loopback port nothing listens on.
+func unreachableURL(t *testing.T) string {
+	t.Helper()
+	ln := loopback(t)
+	addr := ln.Addr().String()
+	ln.Close()
+	return "https://" + addr + "/directory"
+}
+
+// TestServeHTTPListener: with an HTTPListener the edge answers plain HTTP
+// with CertManager.HTTPHandler: a redirect to https for GET and HEAD, 400
+// for other methods, and with ACME the http-01 challenge path goes to
+// autocert (never a redirect). No CA is contacted: a challenge lookup
+// reads autocert's cache only.
+func TestServeHTTPListener(t *testing.T) {
+	type request struct {
+		name, method, host, path string
+		wantStatus               int
+		wantLocation             string // "" means no Location header
+		wantBody                 string // a substring, when set
+	}
+	redirects := []request{
+		{"get_redirects_to_https", "GET", "a.example.test", "/path?q=1", http.StatusFound, "https://a.example.test/path?q=1", ""},
+		{"head_redirects_to_https", "HEAD", "a.example.test", "/", http.StatusFound, "https://a.example.test/", ""},
+		{"post_is_refused", "POST", "a.example.test", "/login", http.StatusBadRequest, "", "HTTPS"},
+	}
+	tests := []struct {
+		name     string
+		opts     func(t *testing.T) ServeOptions
+		edit     func(t *testing.T, c *Config)
+		requests []request
+		wantLog  string
+	}{
+		{
+			name:     "certificate_files",
+			requests: append(redirects, request{"challenge_path_without_acme_redirects", "GET", "a.example.test", "/.well-known/acme-challenge/tok", http.StatusFound, "https://a.example.test/.well-known/acme-challenge/tok", ""}),
+			wantLog:  "http: listening (redirect to https)",
+		},
+		{
+			name: "self_signed_certificate",
+			opts: func(t *testing.T) ServeOptions { return ServeOptions{CertDir: t.TempDir()} },
+			edit: func(t *testing.T, c *Config) {
+				c.TLS = TLSSection{}
+			},
+			requests: redirects,
+			wantLog:  "http: listening (redirect to https)",
+		},
+		{
+			name: "acme",
+			edit: func(t *testing.T, c *Config) {
+				c.TLS = TLSSection{ACME: &ACMESection{Domains: []string{"acme.example.test"}, CacheDir: t.TempDir(), DirectoryURL: unreachableURL(t)}}
+			},
+			requests: []request{
+				// autocert looks the token up in memory, then in its
+				// cache: a miss is its 404, not a redirect.
+				{"unknown_token_is_autocert_404", "GET", "acme.example.test", "/.well-known/acme-challenge/unknown-token", http.StatusNotFound, "", "cache miss"},
+				// Its host policy runs first: a name outside tls.acme.domains.
+				{"challenge_for_another_host_is_forbidden", "GET", "other.example.test", "/.well-known/acme-challenge/unknown-token", http.StatusForbidden, "", "not configured in HostWhitelist"},
+				{"get_redirects_to_https", "GET", "acme.example.test", "/path?q=1", http.StatusFound, "https://acme.example.test/path?q=1", ""},
+				{"post_is_refused", "POST", "acme.example.test", "/", http.StatusBadRequest, "", "HTTPS"},
+			},
+			wantLog: "http: listening (ACME http-01 challenges, redirect to https)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := ServeOptions{}
+			if tt.opts != nil {
+				opts = tt.opts(t)
+			}
+			opts.HTTPListener = loopback(t)
+			f := startEdge(t, opts, func(c *Config) {
+				if tt.edit != nil {
+					tt.edit(t, c)
+				}
+			})
+			addr := f.edge.HTTPAddr()
+			if addr == nil || addr.String() != opts.HTTPListener.Addr().String() {
+				t.Fatalf("HTTPAddr() = %v, want %v", addr, opts.HTTPListener.Addr())
+			}
+			for _, r := range tt.requests {
+				t.Run(r.name, func(t *testing.T) {
+					resp, body := plainHTTP(t, addr.String(), r.method, r.host, r.path)
+					if resp.StatusCode != r.wantStatus {
+						t.Errorf("status %d, want %d: %s", resp.StatusCode, r.wantStatus, body)
+					}
+					if got := resp.Header.Get("Location"); got != r.wantLocation {
+						t.Errorf("Location %q, want %q", got, r.wantLocation)
+					}
+					if !strings.Contains(body, r.wantBody) {
+						t.Errorf("body %q, want …%s…", body, r.wantBody)
+					}
+				})
+			}
+			if !strings.Contains(f.log.String(), tt.wantLog) || !strings.Contains(f.log.String(), addr.String()) {
+				t.Errorf("start not logged as %q with %s:\n%s", tt.wantLog, addr, f.log)
+			}
+
+			// Shutdown closes the plain-HTTP listener too.
+			if err := f.stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if c, err := net.DialTimeout("tcp", addr.String(), time.Second); err == nil {
+				c.Close()
+				t.Error("the plain-HTTP listener still accepts after shutdown")
+			}
+			if !strings.Contains(f.log.String(), "http: listener stopped") {
+				t.Errorf("stop not logged:\n%s", f.log)
+			}
+		})
+	}
+}
+
+// TestServeHTTPListenerOff: without http_listen or an HTTPListener there
+// is no plain-HTTP listener.
+func TestServeHTTPListenerOff(t *testing.T) {
+	f := startEdge(t, ServeOptions{}, nil)
+	if a := f.edge.HTTPAddr(); a != nil {
+		t.Errorf("HTTPAddr() = %v, want nil", a)
+	}
+	if strings.Contains(f.log.String(), "http: listening") {
+		t.Errorf("a plain-HTTP listener was started:\n%s", f.log)
+	}
+}
+
+// TestServeHTTPListenerFailureStopsEdge: when the plain-HTTP listener
+// fails by itself, Run shuts everything down and returns its error, as it
+// does for the admin listener.
+func TestServeHTTPListenerFailureStopsEdge(t *testing.T) {
+	dir := t.TempDir()
+	a := writeCertPair(t, dir, "a", "a.example.test")
+	cfg := DefaultConfig()
+	cfg.Admin.Listen = ""
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = a.CertFile, a.KeyFile
+	hln := loopback(t)
+	e, err := NewEdge(cfg, ServeOptions{Listener: loopback(t), HTTPListener: hln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	// Wait until it serves, then take the listener away under it.
+	resp, _ := plainHTTP(t, hln.Addr().String(), "GET", "a.example.test", "/")
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("status %d, want the redirect", resp.StatusCode)
+	}
+	hln.Close()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "server: http listener stopped") {
+			t.Errorf("Run = %v, want the plain-HTTP listener's error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not stop after its plain-HTTP listener failed")
+	}
+	if c, err := net.DialTimeout("tcp", e.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("the public listener still accepts after the edge stopped")
 	}
 }
