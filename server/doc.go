@@ -32,6 +32,13 @@
 // idle timeouts, log the URL to open at start, and shut down gracefully
 // when their context is cancelled.
 //
+// [Edge] (`mitmwatch serve`) has up to three listeners: the public HTTPS
+// one above (listen); the admin one, plain HTTP, with metrics, health and
+// the dashboard (admin.listen); and, when http_listen is set, a plain-HTTP
+// one that answers ACME http-01 challenges and redirects everything else
+// to https ([CertManager.HTTPHandler]). Only the first captures and judges
+// ClientHellos.
+//
 // # Report
 //
 // [Report] is the one JSON shape for the endpoint, the fingerprint command
