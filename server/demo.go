@@ -38,6 +38,12 @@ type DemoConfig struct {
 	// CertDir is where the self-signed certificate is cached. Default
 	// [selfsigned.DefaultDir], os.UserCacheDir()/mitmwatch.
 	CertDir string
+	// AdminListen is the dashboard's address. Default
+	// [DefaultAdminListen]; loopback only (the demo sets no token).
+	AdminListen string
+	// AdminListener, if non-nil, serves the dashboard instead of listening
+	// on AdminListen (tests). RunDemo closes it.
+	AdminListener net.Listener
 	// Logger receives the start message, request errors and, at debug
 	// level, handshake failures. If nil, nothing is logged.
 	Logger *slog.Logger
@@ -52,17 +58,23 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	logger := orDiscard(cfg.Logger)
 	ln, err := listen(ctx, cfg.Listener, cfg.Listen, DefaultDemoListen)
 	if err != nil {
+		if cfg.AdminListener != nil {
+			cfg.AdminListener.Close()
+		}
 		return err
 	}
 	page, err := NewDemoHandler(logger)
 	if err != nil {
 		ln.Close()
+		if cfg.AdminListener != nil {
+			cfg.AdminListener.Close()
+		}
 		return err
 	}
 	// The dashboard, fed by the demo's own traffic; best effort: without
-	// it (port 9090 taken) the demo still runs.
+	// it (its port taken) the demo still runs.
 	mwCfg := middleware.Config{Logger: logger}
-	if adm, err := StartDemoAdmin(DemoAdminConfig{Logger: logger}); err != nil {
+	if adm, err := StartDemoAdmin(DemoAdminConfig{Listen: cfg.AdminListen, Listener: cfg.AdminListener, Logger: logger}); err != nil {
 		logger.Warn("demo: no dashboard", "err", err)
 	} else {
 		defer func() {

@@ -23,7 +23,7 @@ func startDemo(t *testing.T, log *syncBuffer) (string, *x509.CertPool) {
 	ln := loopback(t)
 	logger := slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	runUntilCleanup(t, func(ctx context.Context) error {
-		return RunDemo(ctx, DemoConfig{Listener: ln, CertDir: dir, Logger: logger})
+		return RunDemo(ctx, DemoConfig{Listener: ln, AdminListener: loopback(t), CertDir: dir, Logger: logger})
 	})
 	return ln.Addr().String(), pool
 }

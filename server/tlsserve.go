@@ -71,12 +71,14 @@ func serveTLS(ctx context.Context, s tlsService) error {
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-
+	// The listener is bound already, so the address is right before
+	// serving starts; logging first means no client can be answered
+	// before the start message is out.
 	url := openURL(s.ln.Addr())
 	s.logger.Info(fmt.Sprintf("%s: open %s — your browser will warn about the self-signed certificate", s.name, url),
 		"url", url)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 
 	select {
 	case err := <-errc:

@@ -56,7 +56,7 @@ func TestRunDemoReportsServeFailure(t *testing.T) {
 	dir, _ := testCert(t)
 	ln := loopback(t)
 	ln.Close()
-	err := RunDemo(context.Background(), DemoConfig{Listener: ln, CertDir: dir})
+	err := RunDemo(context.Background(), DemoConfig{Listener: ln, AdminListener: loopback(t), CertDir: dir})
 	if !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("RunDemo on a closed listener returned %v, want net.ErrClosed", err)
 	}

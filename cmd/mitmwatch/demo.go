@@ -15,6 +15,7 @@ func parseDemo(args []string, env lookupEnv, stderr io.Writer) (server.DemoConfi
 	)
 	fs := newFlagSet("demo", "[demo] [flags]", stderr)
 	fs.stringVar(&cfg.Listen, "listen", "MITMWATCH_LISTEN", server.DefaultDemoListen, "address to serve the demo on")
+	fs.stringVar(&cfg.AdminListen, "admin-listen", "MITMWATCH_ADMIN_LISTEN", server.DefaultAdminListen, "address of the demo's dashboard (loopback only)")
 	common.register(fs)
 	if err := fs.parse(args, env); err != nil {
 		return cfg, err

@@ -99,3 +99,28 @@ func TestRunUsage(t *testing.T) {
 		})
 	}
 }
+
+func TestDemoAdminListenPrecedence(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "nothing_given_uses_the_admin_default", want: server.DefaultAdminListen},
+		{name: "env_overrides_the_default", env: map[string]string{"MITMWATCH_ADMIN_LISTEN": "127.0.0.1:9190"}, want: "127.0.0.1:9190"},
+		{name: "flag_overrides_env", args: []string{"--admin-listen", "127.0.0.1:9191"}, env: map[string]string{"MITMWATCH_ADMIN_LISTEN": "127.0.0.1:9190"}, want: "127.0.0.1:9191"},
+		{name: "demo_listen_env_does_not_move_the_dashboard", env: map[string]string{"MITMWATCH_LISTEN": "127.0.0.1:9000"}, want: server.DefaultAdminListen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseDemo(tt.args, envOf(tt.env), &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.AdminListen != tt.want {
+				t.Errorf("admin listen %q, want %q", cfg.AdminListen, tt.want)
+			}
+		})
+	}
+}

@@ -117,10 +117,16 @@ func startDemo(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The demo's dashboard too, on a port of its own: never the default
+	// 9090, which a developer's running demo or another test may hold.
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- server.RunDemo(ctx, server.DemoConfig{Listener: ln, CertDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+		done <- server.RunDemo(ctx, server.DemoConfig{Listener: ln, AdminListener: admin, CertDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	}()
 	t.Cleanup(func() {
 		cancel()
