@@ -32,10 +32,7 @@ func (h *ClientHello) Fingerprints() Fingerprints {
 	f := Fingerprints{JA3: string(ja3), JA3Hash: md5hex(ja3)}
 	ja3n := h.appendJA3(buf[:0], true)
 	f.JA3N, f.JA3NHash = string(ja3n), md5hex(ja3n)
-	f.JA4 = h.JA4()
-	f.JA4R = h.JA4R()
-	f.JA4O = h.JA4O()
-	f.JA4RO = h.JA4RO()
+	f.JA4, f.JA4R, f.JA4O, f.JA4RO = h.ja4All()
 	return f
 }
 

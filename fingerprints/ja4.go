@@ -195,3 +195,88 @@ func appendTruncatedHash(b, list []byte) []byte {
 	hex.Encode(h[:], sum[:])
 	return append(b, h[:12]...)
 }
+
+// ja4All returns JA4, JA4_r, JA4_o and JA4_ro together, as [ClientHello.Fingerprints]
+// needs them for every connection: GREASE is filtered, the lists sorted and
+// rendered as hex once, and one scratch buffer serves all four, instead of
+// four calls each doing all of that (and zeroing their own buffers).
+func (h *ClientHello) ja4All() (ja4, r, o, ro string) {
+	var (
+		scBuf, wcBuf, seBuf, weBuf [maxJA4List]uint16
+		sortedC, wireC             = scBuf[:0], wcBuf[:0]
+		sortedE, wireE             = seBuf[:0], weBuf[:0]
+	)
+	for _, c := range h.CipherSuites {
+		if !IsGREASE(c) {
+			wireC = append(wireC, c)
+		}
+	}
+	sortedC = append(sortedC, wireC...)
+	slices.Sort(sortedC)
+	for i := range h.Extensions {
+		t := h.Extensions[i].Type
+		if IsGREASE(t) {
+			continue
+		}
+		wireE = append(wireE, t)
+		if t != ExtServerName && t != ExtALPN {
+			sortedE = append(sortedE, t)
+		}
+	}
+	slices.Sort(sortedE)
+	hasSig := false
+	for _, s := range h.SignatureAlgorithms {
+		if !IsGREASE(s) {
+			hasSig = true
+			break
+		}
+	}
+
+	// The four raw lists, one after the other in one buffer.
+	var scratch [8192]byte
+	s := appendHexList(scratch[:0], sortedC)
+	scEnd := len(s)
+	s = appendHexList(s, wireC)
+	wcEnd := len(s)
+	extList := func(s []byte, exts []uint16) []byte {
+		s = appendHexList(s, exts)
+		if hasSig {
+			s = append(s, '_')
+			s = appendHexList(s, h.SignatureAlgorithms)
+		}
+		return s
+	}
+	s = extList(s, sortedE)
+	seEnd := len(s)
+	s = extList(s, wireE)
+	sc, wc, se, we := s[:scEnd], s[scEnd:wcEnd], s[wcEnd:seEnd], s[seEnd:]
+
+	var out [1024]byte
+	b := out[:0]
+	b = append(b, 't')
+	b = append(b, ja4Version(h.MaxVersion())...)
+	if h.Has(ExtServerName) {
+		b = append(b, 'd')
+	} else {
+		b = append(b, 'i')
+	}
+	b = appendTwoDigits(b, len(wireC))
+	b = appendTwoDigits(b, len(wireE))
+	b = appendALPN(b, h.ALPN)
+	b = append(b, '_')
+	prefix := len(b)
+	join := func(hashed bool, ciphers, exts []byte) string {
+		b = b[:prefix]
+		if hashed {
+			b = appendTruncatedHash(b, ciphers)
+			b = append(b, '_')
+			b = appendTruncatedHash(b, exts)
+		} else {
+			b = append(b, ciphers...)
+			b = append(b, '_')
+			b = append(b, exts...)
+		}
+		return string(b)
+	}
+	return join(true, sc, se), join(false, sc, se), join(true, wc, we), join(false, wc, we)
+}

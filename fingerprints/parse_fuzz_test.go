@@ -59,5 +59,11 @@ func FuzzParseClientHello(f *testing.F) {
 		if fp.JA4 != h.JA4() || fp.JA3N != h.JA3N() {
 			t.Fatal("fingerprints not deterministic")
 		}
+		// Fingerprints computes the four JA4 forms in one pass; each must
+		// equal its own function's.
+		if fp.JA4R != h.JA4R() || fp.JA4O != h.JA4O() || fp.JA4RO != h.JA4RO() {
+			t.Fatalf("one-pass JA4 forms %q %q %q differ from JA4R %q JA4O %q JA4RO %q",
+				fp.JA4R, fp.JA4O, fp.JA4RO, h.JA4R(), h.JA4O(), h.JA4RO())
+		}
 	})
 }
