@@ -455,7 +455,13 @@ func TestNodeKilledMidDeliveryAnotherNodeDeliversIt(t *testing.T) {
 			if id := d.header.Get(HeaderWebhookID); !strings.HasPrefix(id, "msg_") || !strings.HasSuffix(id, "_alert") {
 				t.Errorf("webhook-id %q", id)
 			}
-			recs, _ := b.DeliveryLog().Recent(context.Background(), 0)
+			// B writes its log entry after the receiver has answered, so
+			// the entry may trail the delivery by a moment.
+			var recs []DeliveryRecord
+			eventually(t, "node B's delivery log entry", 5*time.Second, func() bool {
+				recs, _ = b.DeliveryLog().Recent(context.Background(), 0)
+				return len(recs) > 0
+			})
 			if len(recs) != 1 || recs[0].Node != "edge-b" || recs[0].Outcome != OutcomeDelivered {
 				t.Errorf("delivery log %+v", recs)
 			}
@@ -495,7 +501,12 @@ func TestCloseLeavesTheRestInTheOutbox(t *testing.T) {
 	b := redisNode(t, c, st, prefix, nodeOpts{name: "edge-b", hooks: []WebhookConfig{up}})
 	b.Start()
 	eventually(t, "delivery by the next node", 15*time.Second, func() bool { return len(rc.delivered()) == 1 })
-	recs, _ := b.DeliveryLog().Recent(context.Background(), 1)
+	// The log entry follows the receiver's answer.
+	var recs []DeliveryRecord
+	eventually(t, "the next node's delivery log entry", 5*time.Second, func() bool {
+		recs, _ = b.DeliveryLog().Recent(context.Background(), 1)
+		return len(recs) == 1 && recs[0].Node == "edge-b"
+	})
 	if recs[0].Attempt != 2 {
 		t.Errorf("attempt %d, want 2 (the attempt count survives the node)", recs[0].Attempt)
 	}
