@@ -3,6 +3,8 @@ package alerts
 import (
 	"cmp"
 	"slices"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // maxLabel caps the length of a product name or JA4 kept as a counter name
@@ -67,6 +69,10 @@ type aggregate struct {
 	ja4Clients map[ja4ClientKey]struct{}
 	// orgs holds the first AS organisation name seen per ASN.
 	orgs map[uint32]string
+	// notes holds, per clipped JA4 of intercepted and unknown browser
+	// observations, the latest grade other than none and the union of
+	// reasons; the shard's minutes and networks share one entry.
+	notes map[string]JA4Note
 }
 
 func newAggregate() *aggregate {
@@ -76,6 +82,7 @@ func newAggregate() *aggregate {
 		clients:    make(map[clientKey]struct{}),
 		ja4Clients: make(map[ja4ClientKey]struct{}),
 		orgs:       make(map[uint32]string),
+		notes:      make(map[string]JA4Note),
 	}
 }
 
@@ -108,6 +115,10 @@ func (a *aggregate) add(minute int64, country string, countryIdx uint16, o *Obse
 			a.subs[subKey{cell: ci, kind: kind, name: ja4}]++
 			if hasClient {
 				a.ja4Clients[ja4ClientKey{cell: ci, name: ja4, hash: client}] = struct{}{}
+			}
+			if o.Grade != fingerprints.GradeNone || o.Reasons != 0 {
+				// A known JA4 is updated in place: no allocation.
+				a.notes[ja4] = a.notes[ja4].merge(JA4Note{Grade: o.Grade, Reasons: o.Reasons})
 			}
 		}
 	}
@@ -184,6 +195,7 @@ func (a *aggregate) reset() {
 	clear(a.clients)
 	clear(a.ja4Clients)
 	clear(a.orgs)
+	clear(a.notes)
 	a.rows = a.rows[:0]
 }
 

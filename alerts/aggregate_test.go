@@ -4,17 +4,20 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 func TestAggregateBuckets(t *testing.T) {
 	a := newAggregate()
-	kz := Observation{ASN: 9198, ASOrg: "JSC Kazakhtelecom", Browser: true, Verdict: VerdictIntercepted, Product: "Qaznet", JA4: ja4X}
+	kz := Observation{ASN: 9198, ASOrg: "JSC Kazakhtelecom", Browser: true, Verdict: VerdictIntercepted, Product: "Qaznet", JA4: ja4X,
+		Grade: fingerprints.GradeC, Reasons: fingerprints.Reasons(0).Add(fingerprints.ReasonProductHello)}
 	a.add(10, "KZ", countryIndex("KZ"), &kz, 7, true)
 	a.add(10, "KZ", countryIndex("KZ"), &kz, 7, true) // same client again
 	a.add(10, "KZ", countryIndex("KZ"), &kz, 9, true)
-	kzUnknown := Observation{ASN: 9198, Browser: true, Verdict: VerdictUnknown, JA4: ja4X}
+	kzUnknown := Observation{ASN: 9198, Browser: true, Verdict: VerdictUnknown, JA4: ja4X, Reasons: fingerprints.Reasons(0).Add(fingerprints.ReasonNoALPN)}
 	a.add(10, "KZ", countryIndex("KZ"), &kzUnknown, 3, true) // same JA4, other verdict: one client set
-	kzClean := Observation{ASN: 9198, Browser: true, Verdict: VerdictClean, JA4: ja4Y}
+	kzClean := Observation{ASN: 9198, Browser: true, Verdict: VerdictClean, JA4: ja4Y, Grade: fingerprints.GradeA}
 	a.add(10, "KZ", countryIndex("KZ"), &kzClean, 5, true) // clean JA4s are not tracked
 	kzBot := Observation{ASN: 9198, Browser: false, Verdict: VerdictUnknown, JA4: ja4Z}
 	a.add(10, "KZ", countryIndex("KZ"), &kzBot, 5, true) // nor non-browser ones
@@ -37,8 +40,15 @@ func TestAggregateBuckets(t *testing.T) {
 	if a.orgs[9198] != "JSC Kazakhtelecom" || a.observations() != 8 {
 		t.Fatalf("orgs %v, observations %d", a.orgs, a.observations())
 	}
+	// ja4X's intercepted observations' grade and reason, and the unknown
+	// one's reason; the clean ja4Y is not noted.
+	wantNotes := map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC,
+		Reasons: fingerprints.Reasons(0).Add(fingerprints.ReasonProductHello).Add(fingerprints.ReasonNoALPN)}}
+	if !reflect.DeepEqual(a.notes, wantNotes) {
+		t.Fatalf("notes %v, want %v", a.notes, wantNotes)
+	}
 	a.reset()
-	if len(a.rows) != 0 || len(a.cells) != 0 || len(a.subs) != 0 || len(a.clients) != 0 || len(a.ja4Clients) != 0 || len(a.orgs) != 0 || cap(a.rows) == 0 {
+	if len(a.rows) != 0 || len(a.cells) != 0 || len(a.subs) != 0 || len(a.clients) != 0 || len(a.ja4Clients) != 0 || len(a.orgs) != 0 || len(a.notes) != 0 || cap(a.rows) == 0 {
 		t.Fatal("reset left data or dropped the rows' capacity")
 	}
 }

@@ -1,6 +1,10 @@
 package alerts
 
-import "time"
+import (
+	"time"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
+)
 
 // Batch is what a [Recorder] hands its [Store] at each flush: the
 // observations of one flush interval, pre-aggregated per network and
@@ -26,6 +30,30 @@ type Batch struct {
 	// ASOrgs maps ASNs to organisation names to store for display; only
 	// names not written recently are included.
 	ASOrgs map[uint32]string
+	// JA4Notes holds, per intercepted or unknown browser JA4 of the
+	// buckets (clipped like their counters), the TLS grade and verdict
+	// reasons the batch's observations carried; a JA4 whose observations
+	// carried neither has no entry. Stores keep them with the fingerprint
+	// index, so an alert sent by any node can show them.
+	JA4Notes map[string]JA4Note
+}
+
+// JA4Note is what a batch's observations said about one JA4 beyond counts.
+type JA4Note struct {
+	// Grade is the latest grade other than GradeNone seen.
+	Grade fingerprints.Grade
+	// Reasons is the union of the verdicts' reasons.
+	Reasons fingerprints.Reasons
+}
+
+// merge adds what o says to n: a grade other than GradeNone replaces
+// n's, reasons are OR-ed.
+func (n JA4Note) merge(o JA4Note) JA4Note {
+	if o.Grade != fingerprints.GradeNone {
+		n.Grade = o.Grade
+	}
+	n.Reasons |= o.Reasons
+	return n
 }
 
 // Bucket is one network's counts for one UTC minute.

@@ -323,6 +323,7 @@ func (r *Recorder) cut() *Batch {
 	now := r.clock()
 	var buckets []Bucket
 	var orgs map[uint32]string
+	var notes map[string]JA4Note
 	var n uint64
 	for i := range r.shards {
 		sh := &r.shards[i]
@@ -342,6 +343,12 @@ func (r *Recorder) cut() *Batch {
 			}
 			orgs[asn] = name
 		}
+		for ja4, note := range a.notes {
+			if notes == nil {
+				notes = make(map[string]JA4Note)
+			}
+			notes[ja4] = notes[ja4].merge(note)
+		}
 		a.reset()
 		sh.spare = a
 	}
@@ -358,6 +365,7 @@ func (r *Recorder) cut() *Batch {
 		Retention: r.cfg.Retention,
 		Buckets:   buckets,
 		ASOrgs:    orgs,
+		JA4Notes:  notes,
 	}
 }
 

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // flakyStore wraps a MemoryStore, failing Apply while down is set and
@@ -181,8 +184,9 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 }
 
 // realisticMix returns n observations: 50 networks with skewed traffic,
-// 85% browsers, 90% clean, 5% intercepted (2 products), 3% unknown
-// (varied JA4s), 2% spoofed, 1000 client addresses.
+// 85% browsers, 90% clean, 5% intercepted (2 products, graded C, two
+// reasons), 3% unknown (varied JA4s, one graded B, a reason), 2% spoofed,
+// 1000 client addresses.
 func realisticMix(n int) []Observation {
 	countries := []string{"US", "DE", "KZ", "FR", "BR", "IN", "GB", "RU", "JP", "NL"}
 	out := make([]Observation, n)
@@ -205,9 +209,13 @@ func realisticMix(n int) []Observation {
 		case p < 5:
 			o.Verdict, o.Product = VerdictIntercepted, []string{"Qaznet", "AV"}[p%2]
 			o.JA4 = "t12d130700_aaaaaaaaaaaa_bbbbbbbbbbbb"
+			o.Grade = fingerprints.GradeC
+			o.Reasons = fingerprints.Reasons(0).Add(fingerprints.ReasonProductHello).Add(fingerprints.ReasonLegacyCiphers)
 		case p < 8:
 			o.Verdict = VerdictUnknown
 			o.JA4 = []string{"t13d1715h2_5b57614c22b0_3d5424432f57", "t13i1516h2_8daaf6152771_cb7bf5808d99"}[p%2]
+			o.Grade = []fingerprints.Grade{fingerprints.GradeNone, fingerprints.GradeB}[p%2]
+			o.Reasons = fingerprints.Reasons(0).Add(fingerprints.ReasonUnknownBrowser)
 		case p < 10:
 			o.Verdict = VerdictSpoofed
 		}
@@ -467,5 +475,102 @@ func TestRecorderSendsASNamesOncePerHour(t *testing.T) {
 		if name, ok := b.ASOrgs[9198]; ok != st.sent || (ok && name != st.org) {
 			t.Fatalf("step %d: batch AS names %v, want sent=%v (%s)", i, b.ASOrgs, st.sent, st.org)
 		}
+	}
+}
+
+// TestRecorderMergesJA4NotesAcrossShards: observations of one JA4 from
+// many networks (so many shards) and minutes make one note in the batch:
+// the reasons of all of them, the grade of the one that had it.
+func TestRecorderMergesJA4NotesAcrossShards(t *testing.T) {
+	const ja4 = "t13d0000h2_333333333333_444444444444"
+	long := strings.Repeat("n", 100) // clipped to maxLabel, like its counter
+	r1 := fingerprints.Reasons(0).Add(fingerprints.ReasonMissingGREASE)
+	r2 := fingerprints.Reasons(0).Add(fingerprints.ReasonCipherOrder)
+	r3 := fingerprints.Reasons(0).Add(fingerprints.ReasonNoALPN)
+	tests := []struct {
+		name string
+		obs  []Observation
+		want map[string]JA4Note
+		// shards is the least number of shards that must hold a note
+		// before the flush.
+		shards int
+	}{
+		{name: "reasons_of_every_network_and_the_one_grade", shards: 2,
+			obs: func() []Observation {
+				var out []Observation
+				for asn := range uint32(64) { // 64 networks: more than one shard on any machine
+					o := Observation{Country: "KZ", ASN: 1000 + asn, Browser: true, Verdict: VerdictUnknown, JA4: ja4, Reasons: r1}
+					switch asn {
+					case 17:
+						o.Verdict, o.Reasons = VerdictIntercepted, r2
+					case 40:
+						o.Grade, o.Reasons = fingerprints.GradeC, r3
+					}
+					out = append(out, o)
+				}
+				return out
+			}(),
+			want: map[string]JA4Note{ja4: {Grade: fingerprints.GradeC, Reasons: r1 | r2 | r3}}},
+		{name: "a_later_grade_replaces_an_earlier_one_none_does_not",
+			obs: []Observation{
+				{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictUnknown, JA4: ja4, Grade: fingerprints.GradeB},
+				{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictUnknown, JA4: ja4, Grade: fingerprints.GradeF},
+				{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictUnknown, JA4: ja4, Reasons: r1},
+			},
+			want: map[string]JA4Note{ja4: {Grade: fingerprints.GradeF, Reasons: r1}}},
+		{name: "clean_spoofed_non_browser_and_ja4less_observations_note_nothing",
+			obs: []Observation{
+				{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictClean, JA4: ja4, Grade: fingerprints.GradeA, Reasons: r1},
+				{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictSpoofed, JA4: ja4, Grade: fingerprints.GradeA, Reasons: r1},
+				{Country: "KZ", ASN: 1, Browser: false, Verdict: VerdictUnknown, JA4: ja4, Grade: fingerprints.GradeA, Reasons: r1},
+				{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictIntercepted, Grade: fingerprints.GradeA, Reasons: r1},
+			}},
+		{name: "an_observation_without_grade_or_reasons_makes_no_entry",
+			obs: []Observation{{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictUnknown, JA4: ja4}}},
+		{name: "the_note_is_keyed_by_the_clipped_ja4",
+			obs:  []Observation{{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictUnknown, JA4: long, Reasons: r1}},
+			want: map[string]JA4Note{long[:maxLabel]: {Reasons: r1}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &flakyStore{MemoryStore: NewMemoryStore()}
+			clk := newTestClock(t0)
+			r, err := NewRecorder(s, RecorderConfig{Clock: clk.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range tc.obs {
+				if i == len(tc.obs)/2 {
+					clk.add(time.Minute) // two minutes, one note
+				}
+				r.Record(o)
+			}
+			noted := 0
+			for i := range r.shards {
+				if len(r.shards[i].cur.notes) > 0 {
+					noted++
+				}
+			}
+			if noted < tc.shards {
+				t.Fatalf("notes in %d shards, want at least %d", noted, tc.shards)
+			}
+			if err := r.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.offered) != 1 {
+				t.Fatalf("%d batches, want 1", len(s.offered))
+			}
+			if got := s.offered[0].JA4Notes; !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("JA4Notes = %v, want %v", got, tc.want)
+			}
+			// The shards' notes were cleared: the next batch has none.
+			r.Record(Observation{Country: "KZ", ASN: 1, Browser: true, Verdict: VerdictUnknown, JA4: ja4})
+			if err := r.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.offered[1].JA4Notes; got != nil {
+				t.Fatalf("second batch JA4Notes = %v, want none", got)
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package alerts
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // Verdict is the classification of one connection, as the middleware maps
@@ -78,6 +80,14 @@ type Observation struct {
 	// JA4 is the hello's JA4; counted per fingerprint for intercepted and
 	// unknown browser connections.
 	JA4 string
+	// Grade and Reasons are, for intercepted and unknown verdicts, the
+	// hello's TLS grade and the verdict's reasons. The recorder keeps them
+	// per JA4 (see [Batch].JA4Notes) and the store per JA4 with the
+	// fingerprint index, so the node that sends an alert can show them even
+	// if it never saw the JA4 itself. Ignored for other verdicts and
+	// without a JA4.
+	Grade   fingerprints.Grade
+	Reasons fingerprints.Reasons
 	// Client feeds the unique-client HyperLogLog through a keyed hash; it is
 	// never stored. The zero Addr is not counted.
 	Client netip.Addr

@@ -40,6 +40,8 @@ func (s *settings) emit(e *entry) {
 			Verdict: alertsVerdict(v.Verdict.Verdict),
 			Product: v.Product,
 			JA4:     v.JA4,
+			Grade:   v.Grade,
+			Reasons: v.Reasons,
 			Client:  e.client,
 		})
 	}
