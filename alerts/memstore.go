@@ -33,6 +33,9 @@ type memBucket struct {
 type memFingerprint struct {
 	first, last int64
 	nets        map[Network]int64 // first-seen minute per network
+	// note is the latest grade other than none and the union of reasons
+	// of the batches' JA4Notes.
+	note JA4Note
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -98,6 +101,13 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 			for ja4 := range ja4s {
 				s.sawFingerprint(ja4, bk.Network, bk.Minute)
 			}
+		}
+	}
+	for ja4, note := range b.JA4Notes {
+		// Notes ride with the fingerprint index: a JA4 the buckets did
+		// not index has nowhere to keep them.
+		if f := s.fps[ja4]; f != nil {
+			f.note = f.note.merge(note)
 		}
 	}
 	for asn, name := range b.ASOrgs {
@@ -256,6 +266,7 @@ func (s *MemoryStore) NewFingerprints(ctx context.Context, q FingerprintQuery) (
 			continue
 		}
 		fs := FingerprintSighting{JA4: ja4, FirstSeen: minuteTime(f.first), LastSeen: minuteTime(f.last)}
+		fs.setNote(f.note)
 		for n, m := range f.nets {
 			fs.Networks = append(fs.Networks, FingerprintNetwork{Network: n, ASOrg: s.orgs[n.ASN], FirstSeen: minuteTime(m)})
 		}

@@ -54,6 +54,13 @@ func (k redisKeys) active(minute int64) string {
 func (k redisKeys) fpFirst() string { return k.prefix + ":{fp}:first" }
 func (k redisKeys) fpLast() string  { return k.prefix + ":{fp}:last" }
 
+// fpGrade and fpReasons are HASHes of JA4 → TLS grade (the number of a
+// fingerprints.Grade, never 0) and JA4 → verdict reasons (the bits of a
+// fingerprints.Reasons, as Lua's bit library returns them: a signed
+// 32-bit integer).
+func (k redisKeys) fpGrade() string   { return k.prefix + ":{fp}:grade" }
+func (k redisKeys) fpReasons() string { return k.prefix + ":{fp}:reasons" }
+
 // fpNets is the ZSET of networks → first minute a JA4 was seen there.
 func (k redisKeys) fpNets(ja4 string) string { return k.prefix + ":{fp}:n:" + ja4 }
 

@@ -117,14 +117,21 @@ for i = nk + 2, #ARGV do A[#A + 1] = ARGV[i] end
 
 // fingerprintLua updates the fingerprint index (all keys tagged {fp}).
 //
-// KEYS[1] first-seen ZSET, KEYS[2] last-seen ZSET, KEYS[3..] one networks
-// ZSET per JA4. ARGV[1] EXPIREAT time, ARGV[2] cutoff minute (JA4s last seen
-// before it are dropped from the index); then per JA4: name, first minute,
-// last minute, network count, network/minute pairs.
+// KEYS[1] first-seen ZSET, KEYS[2] last-seen ZSET, KEYS[3] grade HASH,
+// KEYS[4] reasons HASH, KEYS[5..] one networks ZSET per JA4. ARGV[1]
+// EXPIREAT time, ARGV[2] cutoff minute (JA4s last seen before it are
+// dropped from the index, with their grade and reasons); then per JA4:
+// name, first minute, last minute, grade (0: none), reasons (the bits of
+// a fingerprints.Reasons in decimal, 0: none), network count,
+// network/minute pairs.
 //
-// ZADD LT keeps the earliest score and ZADD GT the latest, and expiries
-// are only ever extended, so the script is idempotent and
-// order-independent: it needs no ack.
+// ZADD LT keeps the earliest score and ZADD GT the latest, reasons are
+// OR-ed into the stored ones (bit.bor, whose result is a signed 32-bit
+// number: the Go side truncates it back to uint32), a grade is written
+// only when not 0, and expiries are only ever extended, so the script is
+// idempotent and, but for the grade, order-independent: it needs no ack.
+// A JA4's grade is the latest non-zero grade written, by any node (the
+// grade of one JA4 rarely differs between hellos).
 const fingerprintLua = `
 local now = tonumber(redis.call('TIME')[1])
 -- extend sets an absolute expiry unless the key already lives longer: a
@@ -136,12 +143,20 @@ local function extend(key, at)
   end
 end
 local a = 3
-for k = 3, #KEYS do
+for k = 5, #KEYS do
   local ja4 = ARGV[a]
   redis.call('ZADD', KEYS[1], 'LT', ARGV[a + 1], ja4)
   redis.call('ZADD', KEYS[2], 'GT', ARGV[a + 2], ja4)
-  local nn = tonumber(ARGV[a + 3])
-  a = a + 4
+  if tonumber(ARGV[a + 3]) ~= 0 then
+    redis.call('HSET', KEYS[3], ja4, ARGV[a + 3])
+  end
+  local r = tonumber(ARGV[a + 4])
+  if r ~= 0 then
+    local cur = tonumber(redis.call('HGET', KEYS[4], ja4) or '0')
+    redis.call('HSET', KEYS[4], ja4, tostring(bit.bor(cur, r)))
+  end
+  local nn = tonumber(ARGV[a + 5])
+  a = a + 6
   for i = 1, nn do
     redis.call('ZADD', KEYS[k], 'LT', ARGV[a + 1], ARGV[a])
     a = a + 2
@@ -153,8 +168,14 @@ for _, ja4 in ipairs(old) do
   redis.call('ZREM', KEYS[1], ja4)
   redis.call('ZREM', KEYS[2], ja4)
 end
+if #old > 0 then
+  redis.call('HDEL', KEYS[3], unpack(old))
+  redis.call('HDEL', KEYS[4], unpack(old))
+end
 extend(KEYS[1], ARGV[1])
 extend(KEYS[2], ARGV[1])
+extend(KEYS[3], ARGV[1])
+extend(KEYS[4], ARGV[1])
 return 1
 `
 

@@ -2,8 +2,12 @@ package alerts
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // TestFingerprintScriptTrimsStaleFingerprints checks that the fingerprint
@@ -23,7 +27,7 @@ func TestFingerprintScriptTrimsStaleFingerprints(t *testing.T) {
 					Network: Network{"KZ", 9198}, Minute: minute,
 					Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
 					UnknownJA4: map[string]uint64{ja4: 1},
-				}}}
+				}}, JA4Notes: map[string]JA4Note{ja4: {Grade: fingerprints.GradeB, Reasons: 1 << fingerprints.ReasonCipherOrder}}}
 				if err := s.Apply(ctx, b); err != nil {
 					t.Fatal(err)
 				}
@@ -46,6 +50,15 @@ func TestFingerprintScriptTrimsStaleFingerprints(t *testing.T) {
 					t.Errorf("%s lost ja4Y: %v", key, err)
 				}
 			}
+			// Its grade and reasons go with it.
+			for _, key := range []string{k.fpGrade(), k.fpReasons()} {
+				if ok, _ := c.HExists(ctx, key, ja4X).Result(); ok {
+					t.Errorf("%s still holds the stale ja4X", key)
+				}
+				if ok, _ := c.HExists(ctx, key, ja4Y).Result(); !ok {
+					t.Errorf("%s lost ja4Y", key)
+				}
+			}
 		})
 	}
 }
@@ -65,16 +78,74 @@ func TestFingerprintIndexExpiryOnlyExtends(t *testing.T) {
 					Network: Network{"KZ", 9198}, Minute: minute,
 					Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
 					UnknownJA4: map[string]uint64{ja4X: 1},
-				}}}
+				}}, JA4Notes: map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC, Reasons: 1}}}
 				if err := s.Apply(ctx, b); err != nil {
 					t.Fatal(err)
 				}
 			}
 			want := time.Duration((m+1)*60+7200) * time.Second
-			for _, key := range []string{k.fpFirst(), k.fpLast(), k.fpNets(ja4X)} {
+			for _, key := range []string{k.fpFirst(), k.fpLast(), k.fpNets(ja4X), k.fpGrade(), k.fpReasons()} {
 				if got, _ := c.ExpireTime(ctx, key).Result(); got != want {
 					t.Errorf("EXPIRETIME %s = %v, want %v (the later batch's)", key, got, want)
 				}
+			}
+		})
+	}
+}
+
+// TestFingerprintReasonsKeepEveryBit: fingerprintLua ORs reasons with
+// Lua's bit.bor, which returns a signed 32-bit number, so a set with bit
+// 31 is stored negative; the store must read back exactly the bits
+// written, by every node, whatever their order.
+func TestFingerprintReasonsKeepEveryBit(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []fingerprints.Reasons
+		want   fingerprints.Reasons
+		// negative says the stored number is negative (bit 31).
+		negative bool
+	}{
+		{name: "bit_31_alone", writes: []fingerprints.Reasons{1 << 31}, want: 1 << 31, negative: true},
+		{name: "bit_31_ored_with_low_bits_of_another_node",
+			writes: []fingerprints.Reasons{1<<31 | 1, 1 << 30, 1 << fingerprints.ReasonNoALPN},
+			want:   1<<31 | 1<<30 | 1<<fingerprints.ReasonNoALPN | 1, negative: true},
+		{name: "all_bits", writes: []fingerprints.Reasons{0xffff0000, 0x0000ffff}, want: 0xffffffff, negative: true},
+		{name: "low_bits_stay_positive", writes: []fingerprints.Reasons{1 << 3, 1 << 5}, want: 1<<3 | 1<<5},
+	}
+	for _, kind := range redisKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					ctx := context.Background()
+					s, c, prefix := kind.new(t)
+					k := redisKeys{prefix: prefix}
+					for i, r := range tc.writes {
+						b := &Batch{Node: "n" + strconv.Itoa(i), Seq: 1, Time: t0, Retention: DefaultRetention, Buckets: []Bucket{{
+							Network: Network{"KZ", 9198}, Minute: minuteOf(t0),
+							Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
+							UnknownJA4: map[string]uint64{ja4X: 1},
+						}}, JA4Notes: map[string]JA4Note{ja4X: {Reasons: r}}}
+						for range 2 { // a retry changes nothing
+							if err := s.Apply(ctx, b); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					raw, err := c.HGet(ctx, k.fpReasons(), ja4X).Result()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if strings.HasPrefix(raw, "-") != tc.negative {
+						t.Errorf("stored %q; negative want %v", raw, tc.negative)
+					}
+					vals, err := c.HMGet(ctx, k.fpReasons(), ja4X).Result()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := decodeReasons(vals, 0); got != tc.want {
+						t.Fatalf("reasons read back %#x (stored %q), want %#x", uint32(got), raw, uint32(tc.want))
+					}
+				})
 			}
 		})
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // RedisConfig configures a [RedisStore]. The zero value is valid.
@@ -160,8 +162,8 @@ func (s *RedisStore) exec(ctx context.Context, calls []call) ([]*redis.Cmd, erro
 
 // Apply writes b in one pipeline: applyLua for the counts (one call on
 // a single node, one per network on a Cluster; exactly once, see doc.go),
-// per minute the active-networks set, one fingerprintLua, and new AS
-// organisation names. On error the batch may
+// per minute the active-networks set, one fingerprintLua (the index, with
+// the batch's JA4Notes), and new AS organisation names. On error the batch may
 // be partially applied; calling Apply again with it completes it without
 // counting any network twice.
 func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
@@ -287,12 +289,13 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 			call{plain: []any{"EXPIREAT", s.k.active(m), expireAt(m)}})
 	}
 	if len(fps) > 0 {
-		keys := []string{s.k.fpFirst(), s.k.fpLast()}
+		keys := []string{s.k.fpFirst(), s.k.fpLast(), s.k.fpGrade(), s.k.fpReasons()}
 		args := []any{expireAt(maxMinute), strconv.FormatInt(maxMinute-int64(ret/time.Minute), 10)}
 		for _, ja4 := range slices.Sorted(maps.Keys(fps)) {
 			f := fps[ja4]
+			note := b.JA4Notes[ja4] // a note of a JA4 without buckets has no index entry to join
 			keys = append(keys, s.k.fpNets(ja4))
-			args = append(args, ja4, f.first, f.last, len(f.nets))
+			args = append(args, ja4, f.first, f.last, int(note.Grade), strconv.FormatUint(uint64(note.Reasons), 10), len(f.nets))
 			for _, n := range slices.SortedFunc(maps.Keys(f.nets), compareNetworks) {
 				args = append(args, n.String(), f.nets[n])
 			}
@@ -601,7 +604,9 @@ func (s *RedisStore) Series(ctx context.Context, q SeriesQuery) ([]Point, error)
 	return pts, nil
 }
 
-// NewFingerprints implements [Store.NewFingerprints] from the {fp} index.
+// NewFingerprints implements [Store.NewFingerprints] from the {fp} index:
+// the first-seen ZSET, then one pipeline of each JA4's last-seen time and
+// networks and one HMGET each of the grade and reasons HASHes.
 func (s *RedisStore) NewFingerprints(ctx context.Context, q FingerprintQuery) ([]FingerprintSighting, error) {
 	if err := q.normalize(); err != nil {
 		return nil, err
@@ -620,11 +625,15 @@ func (s *RedisStore) NewFingerprints(ctx context.Context, q FingerprintQuery) ([
 	pipe := s.c.Pipeline()
 	lasts := make([]*redis.FloatCmd, len(firsts))
 	nets := make([]*redis.ZSliceCmd, len(firsts))
+	ja4s := make([]string, len(firsts))
 	for i, z := range firsts {
 		ja4, _ := z.Member.(string)
+		ja4s[i] = ja4
 		lasts[i] = pipe.ZScore(ctx, s.k.fpLast(), ja4)
 		nets[i] = pipe.ZRangeWithScores(ctx, s.k.fpNets(ja4), 0, maxFingerprintNetworks-1)
 	}
+	grades := pipe.HMGet(ctx, s.k.fpGrade(), ja4s...)
+	reasons := pipe.HMGet(ctx, s.k.fpReasons(), ja4s...)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("alerts: redis store: read fingerprint networks: %w", err)
 	}
@@ -642,6 +651,7 @@ func (s *RedisStore) NewFingerprints(ctx context.Context, q FingerprintQuery) ([
 			asnSet[n.ASN] = true
 			fs.Networks = append(fs.Networks, FingerprintNetwork{Network: n, FirstSeen: minuteTime(int64(nz.Score))})
 		}
+		fs.setNote(JA4Note{Grade: decodeGrade(grades.Val(), i), Reasons: decodeReasons(reasons.Val(), i)})
 		out[i] = fs
 	}
 	orgs, err := s.orgNames(ctx, slices.Sorted(maps.Keys(asnSet)))
@@ -654,4 +664,34 @@ func (s *RedisStore) NewFingerprints(ctx context.Context, q FingerprintQuery) ([
 		}
 	}
 	return sortSightings(out, q.Limit), nil
+}
+
+// decodeGrade returns the grade in the i-th value of an HMGET of the
+// grade HASH; GradeNone when absent or not a grade.
+func decodeGrade(vals []any, i int) fingerprints.Grade {
+	if i >= len(vals) {
+		return fingerprints.GradeNone
+	}
+	v, _ := vals[i].(string)
+	g, err := strconv.ParseUint(v, 10, 8)
+	if err != nil || g > uint64(fingerprints.GradeF) {
+		return fingerprints.GradeNone
+	}
+	return fingerprints.Grade(g)
+}
+
+// decodeReasons returns the reasons in the i-th value of an HMGET of the
+// reasons HASH. fingerprintLua stores what Lua's bit.bor returns, a
+// signed 32-bit number (bit 31 set is negative), so the value is parsed
+// as a 64-bit integer and truncated to its low 32 bits.
+func decodeReasons(vals []any, i int) fingerprints.Reasons {
+	if i >= len(vals) {
+		return 0
+	}
+	v, _ := vals[i].(string)
+	r, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return fingerprints.Reasons(uint32(r))
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // redisKinds are the storeKinds backed by Redis.
@@ -61,7 +63,8 @@ func TestRedisRetentionTTL(t *testing.T) {
 			const ret = 2 * time.Hour
 			r, _ := NewRecorder(s, RecorderConfig{Clock: clk.now, Retention: ret})
 			r.Record(Observation{Country: "KZ", ASN: 9198, ASOrg: "JSC Kazakhtelecom", Browser: true,
-				Verdict: VerdictIntercepted, JA4: ja4X, Client: addrN(1)})
+				Verdict: VerdictIntercepted, JA4: ja4X, Client: addrN(1),
+				Grade: fingerprints.GradeC, Reasons: fingerprints.Reasons(0).Add(fingerprints.ReasonProductHello)})
 			if err := r.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -79,6 +82,8 @@ func TestRedisRetentionTTL(t *testing.T) {
 				{name: "fingerprint_first_seen_index", key: k.fpFirst()},
 				{name: "fingerprint_last_seen_index", key: k.fpLast()},
 				{name: "fingerprint_networks", key: k.fpNets(ja4X)},
+				{name: "fingerprint_grades", key: k.fpGrade()},
+				{name: "fingerprint_reasons", key: k.fpReasons()},
 			}
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // Store keeps the recorder's aggregates and answers queries over them. Two
@@ -145,6 +147,23 @@ type FingerprintSighting struct {
 	LastSeen  time.Time `json:"last_seen"`
 	// Networks says where it was seen, earliest first.
 	Networks []FingerprintNetwork `json:"networks"`
+	// Grade is the interceptor's TLS grade ("A", "B", "C", "F") that the
+	// latest graded observation of any node carried; "" when none did.
+	Grade string `json:"grade,omitempty"`
+	// Reasons are the union of the reasons of its verdicts, on all nodes,
+	// as sentences; nil when none were recorded.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// setNote fills Grade and Reasons from a stored note (bits of reasons
+// this build does not know are left out).
+func (fs *FingerprintSighting) setNote(n JA4Note) {
+	if n.Grade != fingerprints.GradeNone {
+		fs.Grade = n.Grade.String()
+	}
+	if rs := n.Reasons.Strings(); len(rs) > 0 {
+		fs.Reasons = rs
+	}
 }
 
 // FingerprintNetwork is a network a fingerprint was seen in.

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // scenarioStore records the shared scenario into a fresh store of kind,
@@ -278,6 +280,112 @@ func TestStoreContract(t *testing.T) {
 				}
 				if len(got) != 1 || got[0].JA4 != ja4Z {
 					t.Fatalf("NewFingerprints(limit 1) = %+v, want only the newest, ja4Z", got)
+				}
+			})
+			t.Run("ja4_notes_shared_by_nodes", func(t *testing.T) {
+				// Batches of nodes A and B noting JA4s; each case applies
+				// them in order to a fresh store and reads the index.
+				r1, r2 := fingerprints.ReasonMissingGREASE, fingerprints.ReasonCipherOrder
+				rs := func(r ...fingerprints.Reason) fingerprints.Reasons {
+					var out fingerprints.Reasons
+					for _, x := range r {
+						out = out.Add(x)
+					}
+					return out
+				}
+				type applied struct {
+					node  string
+					seq   uint64
+					notes map[string]JA4Note
+				}
+				type want struct {
+					grade   string
+					reasons []fingerprints.Reason
+				}
+				tests := []struct {
+					name    string
+					batches []applied
+					want    map[string]want
+				}{
+					{name: "grade_of_one_node_reasons_of_both",
+						batches: []applied{
+							{"a", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC, Reasons: rs(r1)}}},
+							{"b", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeNone, Reasons: rs(r2)}}},
+						},
+						want: map[string]want{ja4X: {"C", []fingerprints.Reason{r1, r2}}}},
+					{name: "order_of_the_nodes_does_not_matter",
+						batches: []applied{
+							{"b", 1, map[string]JA4Note{ja4X: {Reasons: rs(r2)}}},
+							{"a", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC, Reasons: rs(r1)}}},
+						},
+						want: map[string]want{ja4X: {"C", []fingerprints.Reason{r1, r2}}}},
+					{name: "a_batch_applied_twice_changes_nothing",
+						batches: []applied{
+							{"a", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC, Reasons: rs(r1)}}},
+							{"b", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC, Reasons: rs(r2)}}},
+							{"a", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC, Reasons: rs(r1)}}},
+							{"a", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC, Reasons: rs(r1)}}},
+						},
+						want: map[string]want{ja4X: {"C", []fingerprints.Reason{r1, r2}}}},
+					{name: "a_later_grade_replaces_an_earlier_one",
+						batches: []applied{
+							{"a", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeB}}},
+							{"a", 2, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeF}}},
+						},
+						want: map[string]want{ja4X: {"F", nil}}},
+					{name: "high_reason_bits_round_trip",
+						// ReasonNoALPN is the highest reason defined; bit 31
+						// makes the stored number negative in Redis (Lua's
+						// bit.bor is signed) and must not cost the others.
+						batches: []applied{
+							{"a", 1, map[string]JA4Note{ja4X: {Reasons: rs(fingerprints.ReasonNoALPN) | 1<<31}}},
+							{"b", 1, map[string]JA4Note{ja4X: {Reasons: rs(fingerprints.ReasonNoHello) | 1<<30}}},
+						},
+						want: map[string]want{ja4X: {"", []fingerprints.Reason{fingerprints.ReasonNoHello, fingerprints.ReasonNoALPN}}}},
+					{name: "notes_stay_with_their_ja4",
+						batches: []applied{
+							{"a", 1, map[string]JA4Note{ja4X: {Grade: fingerprints.GradeC}, ja4Y: {Reasons: rs(r2)}}},
+							{"b", 1, map[string]JA4Note{ja4Z: {}}},
+						},
+						want: map[string]want{ja4X: {"C", nil}, ja4Y: {"", []fingerprints.Reason{r2}}, ja4Z: {}}},
+				}
+				for _, tc := range tests {
+					t.Run(tc.name, func(t *testing.T) {
+						s, _, _ := kind.new(t)
+						for _, a := range tc.batches {
+							// One unknown connection per noted JA4, so the index has it.
+							bk := Bucket{Network: Network{"KZ", 9198}, Minute: minuteOf(t0), UnknownJA4: map[string]uint64{}}
+							for ja4 := range a.notes {
+								bk.Counts.Add(Counts{Connections: 1, Browser: 1, Unknown: 1})
+								bk.UnknownJA4[ja4] = 1
+							}
+							b := &Batch{Node: a.node, Seq: a.seq, Time: t0, Retention: DefaultRetention, JA4Notes: a.notes, Buckets: []Bucket{bk}}
+							if err := s.Apply(ctx, b); err != nil {
+								t.Fatal(err)
+							}
+						}
+						got, err := s.NewFingerprints(ctx, FingerprintQuery{Since: t0})
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(got) != len(tc.want) {
+							t.Fatalf("NewFingerprints = %+v, want %d JA4s", got, len(tc.want))
+						}
+						for _, fs := range got {
+							w, ok := tc.want[fs.JA4]
+							if !ok {
+								t.Errorf("unexpected JA4 %s", fs.JA4)
+								continue
+							}
+							var wantReasons []string
+							for _, r := range w.reasons {
+								wantReasons = append(wantReasons, r.String())
+							}
+							if fs.Grade != w.grade || !reflect.DeepEqual(fs.Reasons, wantReasons) {
+								t.Errorf("%s: grade %q reasons %q, want %q %q", fs.JA4, fs.Grade, fs.Reasons, w.grade, wantReasons)
+							}
+						}
+					})
 				}
 			})
 			t.Run("retried_or_older_batch_is_not_counted_twice", func(t *testing.T) {
