@@ -40,9 +40,12 @@ type EvaluatorConfig struct {
 	// Node names this node in events, logs and the outbox consumer group;
 	// it must be unique among live nodes. Default: a random id.
 	Node string
-	// Describe returns the grade and verdict reasons of a JA4, for the
-	// alert's top fingerprints; [NoteBook.Describe] fits. Default none
-	// (alerts carry no grades or reasons).
+	// Describe returns the grade and verdict reasons of a JA4 that this
+	// process noted, for the alert's top fingerprints; [NoteBook.Describe]
+	// fits. Alerts also carry what the store keeps per JA4 (every node's
+	// grades and reasons, see [FingerprintSighting]): a grade from
+	// Describe wins over the store's, reasons are merged. Default none
+	// (only the store's).
 	Describe func(ja4 string) (FingerprintNote, bool)
 	// HTTPClient sends webhooks; it is copied and never follows redirects.
 	// Default: a client with its own transport.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // netRule is the rule most evaluator tests use: one network at 20% over
@@ -351,6 +353,106 @@ func TestTwoNodesSharingRedisDeliverOneAlert(t *testing.T) {
 			incs, err := nodes[0].Incidents(context.Background())
 			if err != nil || len(incs) != 1 {
 				t.Errorf("open incidents %d, %v", len(incs), err)
+			}
+		})
+	}
+}
+
+// TestAlertOfANodeThatNeverSawTheFingerprintCarriesItsNotes: two nodes
+// recorded ja4X's traffic into the shared Redis, one noting grade C and a
+// reason, the other another reason; a third node, whose own notes lack
+// them, sends the one alert. Its top fingerprint still has the grade and
+// the alert both reasons: the store keeps every node's notes.
+func TestAlertOfANodeThatNeverSawTheFingerprintCarriesItsNotes(t *testing.T) {
+	r1, r2, r3 := fingerprints.ReasonMissingGREASE, fingerprints.ReasonCipherOrder, fingerprints.ReasonNoALPN
+	noted := func(obs []Observation, g fingerprints.Grade, r fingerprints.Reason) []Observation {
+		for i := range obs {
+			if obs[i].Verdict == VerdictIntercepted {
+				obs[i].Grade, obs[i].Reasons = g, obs[i].Reasons.Add(r)
+			}
+		}
+		return obs
+	}
+	tests := []struct {
+		name string
+		// describe builds the emitting node's Describe.
+		describe    func() func(string) (FingerprintNote, bool)
+		wantGrade   string
+		wantReasons []fingerprints.Reason
+	}{
+		{name: "empty_notebook_shows_the_stores_grade_and_reasons",
+			describe:    func() func(string) (FingerprintNote, bool) { return NewNoteBook(0).Describe },
+			wantGrade:   "C",
+			wantReasons: []fingerprints.Reason{r1, r2}},
+		{name: "no_describe_shows_the_stores_grade_and_reasons",
+			describe:    func() func(string) (FingerprintNote, bool) { return nil },
+			wantGrade:   "C",
+			wantReasons: []fingerprints.Reason{r1, r2}},
+		{name: "own_grade_wins_and_reasons_are_united_without_duplicates",
+			describe: func() func(string) (FingerprintNote, bool) {
+				nb := NewNoteBook(0)
+				nb.Note(ja4X, fingerprints.GradeF, fingerprints.Reasons(0).Add(r3).Add(r1))
+				return nb.Describe
+			},
+			wantGrade:   "F",
+			wantReasons: []fingerprints.Reason{r1, r2, r3}},
+	}
+	for _, kind := range redisDeployments {
+		t.Run(kind.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					prefix := newPrefix()
+					c := kind.client(t)
+					st, err := NewRedisStore(c, RedisConfig{Prefix: prefix})
+					if err != nil {
+						t.Fatal(err)
+					}
+					at := time.Now().Add(-time.Minute)
+					feed(t, st, at, noted(traffic("KZ", 9198, "JSC Kazakhtelecom", 100, 30, "Qaznet", ja4X, 0), fingerprints.GradeC, r1)...)
+					feed(t, st, at, noted(traffic("KZ", 9198, "JSC Kazakhtelecom", 50, 10, "Qaznet", ja4X, 100), fingerprints.GradeNone, r2)...)
+					// The node that recorded the traffic noted it; the
+					// emitter evaluates first and takes the incident.
+					seen := NewNoteBook(0)
+					seen.Note(ja4X, fingerprints.GradeC, fingerprints.Reasons(0).Add(r1).Add(r2))
+					nodes := []*Evaluator{
+						mustEvaluator(t, EvaluatorConfig{
+							Config: Config{EvaluateEvery: time.Hour, Rules: []RuleConfig{netRule}},
+							Store:  st, Redis: kind.client(t), RedisPrefix: prefix, Node: "edge-empty", Describe: tc.describe(),
+						}),
+						mustEvaluator(t, EvaluatorConfig{
+							Config: Config{EvaluateEvery: time.Hour, Rules: []RuleConfig{netRule}},
+							Store:  st, Redis: kind.client(t), RedisPrefix: prefix, Node: "edge-seen", Describe: seen.Describe,
+						}),
+					}
+					for _, n := range nodes {
+						evaluate(t, n)
+					}
+					ob, err := NewRedisOutbox(kind.client(t), RedisOutboxConfig{Prefix: prefix})
+					if err != nil {
+						t.Fatal(err)
+					}
+					events := drain(t, ob)
+					if len(events) != 1 || events[0].Type != EventAlert || events[0].Data.Node != "edge-empty" {
+						t.Fatalf("events %v, want one alert from edge-empty", events)
+					}
+					a := events[0].Data
+					if len(a.TopFingerprints) == 0 || a.TopFingerprints[0].JA4 != ja4X {
+						t.Fatalf("top fingerprints %+v, want ja4X first", a.TopFingerprints)
+					}
+					if g := a.TopFingerprints[0].Grade; g != tc.wantGrade {
+						t.Errorf("ja4X grade %q, want %q", g, tc.wantGrade)
+					}
+					var want []string
+					for _, r := range tc.wantReasons {
+						want = append(want, r.String())
+					}
+					got := slices.Clone(a.Reasons)
+					slices.Sort(got)
+					slices.Sort(want)
+					if !slices.Equal(got, want) {
+						t.Errorf("reasons %q, want %q", a.Reasons, want)
+					}
+				})
 			}
 		})
 	}

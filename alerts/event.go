@@ -118,8 +118,8 @@ type FingerprintCount struct {
 	// Verdict is intercepted or unknown.
 	Verdict     string `json:"verdict"`
 	Connections uint64 `json:"connections"`
-	// Grade is the interceptor's TLS grade (A, B, C, F) when known; see
-	// [NoteBook].
+	// Grade is the interceptor's TLS grade (A, B, C, F) when known: this
+	// node's [NoteBook], else the store's (any node's).
 	Grade string `json:"grade,omitempty"`
 	// FirstSeen is when the JA4 was first seen anywhere (within the
 	// store's retention).

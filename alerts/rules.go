@@ -251,35 +251,77 @@ const (
 	// fingerprint index for the first-seen times of an alert's
 	// fingerprints: the newest 1000 JA4s of the last 31 days (the store
 	// has no per-JA4 lookup; a fingerprint outside them has no
-	// first_seen in the alert).
+	// first_seen in the alert, and only the grade and reasons of the
+	// local describe).
 	firstSeenLookback = 31 * 24 * time.Hour
 	firstSeenLimit    = 1000
 )
 
 // details fills the parts of an alert that need more than the window's
-// counts: grades and reasons (from describe) and first-seen times (from
-// the store's fingerprint index, read at most once per evaluation).
+// counts: grades and reasons (from describe, this process's notes, and
+// from the store's fingerprint index, which has every node's) and
+// first-seen times (from the index), the index read at most once per
+// evaluation.
 type details struct {
 	store     Store
 	describe  func(ja4 string) (FingerprintNote, bool)
 	now       time.Time
 	firstSeen map[string]time.Time
+	notes     map[string]FingerprintNote
 	loaded    bool
 }
 
-func (d *details) first(ctx context.Context, ja4 string) (time.Time, bool) {
-	if !d.loaded {
-		d.loaded = true
-		d.firstSeen = map[string]time.Time{}
-		fps, err := d.store.NewFingerprints(ctx, FingerprintQuery{Since: d.now.Add(-firstSeenLookback), Limit: firstSeenLimit})
-		if err == nil {
-			for _, f := range fps {
-				d.firstSeen[f.JA4] = f.FirstSeen
-			}
-		} // without the index the alert just lacks first-seen times
+// load reads the fingerprint index once.
+func (d *details) load(ctx context.Context) {
+	if d.loaded {
+		return
 	}
+	d.loaded = true
+	d.firstSeen = map[string]time.Time{}
+	d.notes = map[string]FingerprintNote{}
+	fps, err := d.store.NewFingerprints(ctx, FingerprintQuery{Since: d.now.Add(-firstSeenLookback), Limit: firstSeenLimit})
+	if err != nil {
+		return // without the index the alert just lacks first-seen times and the store's notes
+	}
+	for _, f := range fps {
+		d.firstSeen[f.JA4] = f.FirstSeen
+		if f.Grade != "" || len(f.Reasons) > 0 {
+			d.notes[f.JA4] = FingerprintNote{Grade: f.Grade, Reasons: f.Reasons}
+		}
+	}
+}
+
+func (d *details) first(ctx context.Context, ja4 string) (time.Time, bool) {
+	d.load(ctx)
 	t, ok := d.firstSeen[ja4]
 	return t, ok
+}
+
+// note returns what is known about ja4: the grade this process noted, or
+// else the store's; the store's reasons (every node's), then any this
+// process noted that the store does not have yet, without duplicates.
+func (d *details) note(ctx context.Context, ja4 string) (FingerprintNote, bool) {
+	d.load(ctx)
+	stored, inStore := d.notes[ja4]
+	var local FingerprintNote
+	inLocal := false
+	if d.describe != nil {
+		local, inLocal = d.describe(ja4)
+	}
+	if !inStore && !inLocal {
+		return FingerprintNote{}, false
+	}
+	out := FingerprintNote{Grade: local.Grade}
+	if out.Grade == "" {
+		out.Grade = stored.Grade
+	}
+	out.Reasons = append(out.Reasons, stored.Reasons...)
+	for _, r := range local.Reasons {
+		if !slices.Contains(out.Reasons, r) {
+			out.Reasons = append(out.Reasons, r)
+		}
+	}
+	return out, true
 }
 
 // alert builds the data of an event about f.
@@ -352,14 +394,12 @@ func (r *rule) alert(ctx context.Context, m *measurement, f *finding, inc *Incid
 			t := t.UTC()
 			fc.FirstSeen = &t
 		}
-		if d.describe != nil {
-			if note, ok := d.describe(x.ja4); ok {
-				fc.Grade = note.Grade
-				for _, s := range note.Reasons {
-					if len(a.Reasons) < sampleReasons && !seenReason[s] {
-						seenReason[s] = true
-						a.Reasons = append(a.Reasons, s)
-					}
+		if note, ok := d.note(ctx, x.ja4); ok {
+			fc.Grade = note.Grade
+			for _, s := range note.Reasons {
+				if len(a.Reasons) < sampleReasons && !seenReason[s] {
+					seenReason[s] = true
+					a.Reasons = append(a.Reasons, s)
 				}
 			}
 		}
