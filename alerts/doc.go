@@ -36,7 +36,9 @@
 // connections, and the browser connections split by verdict: only a client
 // claiming to be a browser can be judged against that browser, so shares
 // are of browser connections. Intercepted browser connections are also
-// counted per product and per JA4; unknown ones per JA4. Observation
+// counted per product and per JA4; unknown ones per JA4. For both, each
+// JA4 also keeps the hello's TLS grade and the verdicts' reasons (not
+// counts: the latest grade and the union of reasons). Observation
 // strings longer than 64 bytes are cut, bounding what one observation
 // costs.
 //
@@ -84,12 +86,26 @@
 //	                                                                              before newest - R are
 //	                                                                              trimmed
 //	P:{fp}:n:<JA4>       ZSET       network "CC:ASN" → first minute seen there    last sighting + R
+//	P:{fp}:grade         HASH       JA4 → TLS grade (fingerprints.Grade: 1 A,     as P:{fp}:first;
+//	                                2 B, 3 C, 4 F), the latest non-zero written   fields of trimmed
+//	P:{fp}:reasons       HASH       JA4 → verdict reasons, the OR of every        JA4s deleted
+//	                                node's fingerprints.Reasons bits (a signed
+//	                                32-bit number: bit 31 reads negative)
 //	P:asorg              HASH       ASN → AS organisation name                    R after the last
 //	                                                                              name written
 //
-// Only intercepted and unknown JA4s enter the fingerprint index. The AS
-// name is written when a recorder first sees it, when it changes, and
-// hourly, not per event.
+// Only intercepted and unknown JA4s enter the fingerprint index. One
+// fingerprintLua call per flush keeps all of it: for each JA4 of the
+// batch it lowers the first-seen and raises the last-seen minute, adds
+// its networks, writes its grade when the batch has one and ORs in its
+// reasons ([Batch].JA4Notes: what the observations of the flush interval
+// said, the latest grade and the union of reasons); then it trims JA4s
+// last seen before newest - R from both ZSETs and both HASHes and extends
+// the four keys' expiry. Each step is idempotent, and all but the grade
+// (the latest non-zero written, whichever node wrote it) are
+// order-independent, so the script needs no ack. The AS name is written
+// when a recorder first sees it, when it changes, and hourly, not per
+// event.
 //
 // # Why hash tags
 //
@@ -151,7 +167,9 @@
 // HyperLogLogs, and per intercepted or unknown JA4 a PFCOUNT over its
 // P:{N}:jc:M:<JA4> of the minutes whose bucket has that JA4), never SCAN.
 // [Store.Series] does the same per step, without the JA4 counts.
-// [Store.NewFingerprints] reads the {fp} index. [RedisConfig].MaxWindow
+// [Store.NewFingerprints] reads the {fp} index: the first-seen ZSET, then
+// one pipeline with each JA4's last-seen score and networks and an HMGET
+// of each of the grade and reasons HASHes. [RedisConfig].MaxWindow
 // (31 days) caps a window.
 //
 // # Rules
@@ -240,8 +258,10 @@
 // body is {type, timestamp, data}; [Signer] signs "{id}.{timestamp}.{body}"
 // with HMAC-SHA256 under the base64-decoded part of the "whsec_" secret and
 // sends "v1,<base64>"; TestSignerSpecVector checks the reference
-// libraries' example vector. [NoteBook] supplies the grades and verdict
-// reasons that the store does not keep; notes are per process.
+// libraries' example vector. An alert's grades and sample of verdict
+// reasons come from the store's fingerprint index (every node's, see
+// "Redis data model") and from the emitting node's [NoteBook]: its grade
+// wins, reasons are united.
 //
 // # Coordination keys
 //

@@ -11,15 +11,21 @@ import (
 const DefaultNoteBookSize = 10_000
 
 // NoteBook remembers, per JA4, the TLS grade and the union of verdict
-// reasons this process has seen, so that alerts can show them: the store
-// keeps counts only. The middleware calls [NoteBook.Note] for intercepted
-// and unknown verdicts; the [Evaluator] reads it through
+// reasons this process has seen. The middleware calls [NoteBook.Note] for
+// intercepted and unknown verdicts; the [Evaluator] reads it through
 // [NoteBook.Describe] (its EvaluatorConfig.Describe).
 //
-// Notes are per process. With several nodes the node that emits an alert
-// describes the fingerprints it has seen itself; behind a load balancer
-// every node sees every busy network, so this rarely leaves a gap, and a
-// fingerprint no node noted simply has no grade in the alert.
+// Notes are per process, but they are not the only ones: the same grade
+// and reasons travel in each [Observation] to the [Recorder], which hands
+// them to the store with the counts ([Batch].JA4Notes), and the store
+// keeps them per JA4 beside the fingerprint index, from every node
+// ([FingerprintSighting] Grade and Reasons). An alert shows this
+// notebook's grade, or else the store's, and the union of both's
+// reasons; so with nodes sharing Redis the node that emits an alert shows
+// what any node saw, even of a fingerprint it never saw itself. What the
+// notebook adds is what the store does not have yet: notes of the last
+// flush interval, and of JA4s outside the newest 1000 of the last 31
+// days that an alert reads from the index.
 type NoteBook struct {
 	mu   sync.RWMutex
 	m    map[string]*note
