@@ -25,6 +25,16 @@ type Fingerprints struct {
 	JA4RO string `json:"ja4_ro"`
 }
 
+// CoreFingerprints computes JA3, its hash and JA4: what classification,
+// counting and a proxy's headers use. The other fields stay empty; a
+// connection that never shows them (the verdict endpoint does) saves their
+// cost, about two thirds of [ClientHello.Fingerprints].
+func (h *ClientHello) CoreFingerprints() Fingerprints {
+	var buf [1024]byte
+	ja3 := h.appendJA3(buf[:0], false)
+	return Fingerprints{JA3: string(ja3), JA3Hash: md5hex(ja3), JA4: h.JA4()}
+}
+
 // Fingerprints computes every fingerprint of h.
 func (h *ClientHello) Fingerprints() Fingerprints {
 	var buf [1024]byte

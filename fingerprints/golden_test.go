@@ -73,3 +73,29 @@ func TestGoldenFingerprints(t *testing.T) {
 		})
 	}
 }
+
+// TestCoreFingerprintsAreFingerprintsFirstFields: CoreFingerprints gives
+// exactly JA3, JA3Hash and JA4 of Fingerprints, and nothing else, for
+// every captured hello.
+func TestCoreFingerprintsAreFingerprintsFirstFields(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures in testdata/clienthello (%v)", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".hex"), func(t *testing.T) {
+			raw, err := readHexFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, full, err := Fingerprint(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Fingerprints{JA3: full.JA3, JA3Hash: full.JA3Hash, JA4: full.JA4}
+			if got := h.CoreFingerprints(); got != want {
+				t.Errorf("CoreFingerprints = %+v, want %+v", got, want)
+			}
+		})
+	}
+}

@@ -59,8 +59,15 @@ type stateKey struct{}
 // entry is one computed verdict. It is immutable once published, so that
 // any number of requests read it without a lock.
 type entry struct {
-	ua     string
+	ua string
+	// v is the verdict; with core set, its Fingerprints hold only the
+	// core ones (JA3, JA3Hash, JA4), and verdict() adds the others from
+	// hello, computed once, when someone asks for the whole Verdict.
 	v      Verdict
+	core   bool
+	hello  *fingerprints.ClientHello
+	full   sync.Once
+	fps    fingerprints.Fingerprints
 	client netip.Addr
 	// warn is true for an intercepted verdict at or above the banner
 	// confidence: banner and ProtectPaths apply.
@@ -146,9 +153,45 @@ func serverOffersH2(srv *http.Server) bool {
 // the first User-Agent of a connection is served without an allocation.
 func FromContext(ctx context.Context) (Verdict, bool) {
 	if e := entryFromContext(ctx); e != nil {
-		return e.v, true
+		return e.verdict(), true
 	}
 	return Verdict{}, false
+}
+
+// Brief is the part of a [Verdict] a handler needs on every request (a
+// proxy's headers, a log line): the decision, the two fingerprints the
+// decision and the counts rest on, and the client's network.
+type Brief struct {
+	fingerprints.Verdict
+	// JA4 and JA3Hash are the connection's JA4 and JA3 MD5, "" when
+	// unknown.
+	JA4, JA3Hash string
+	Location
+}
+
+// BriefFromContext is [FromContext] for hot paths: it returns the
+// [Brief] of the request's verdict without copying the whole Verdict, and
+// without computing the fingerprints only the full Verdict carries (JA3N,
+// JA4_r, JA4_o, JA4_ro), which a connection whose requests never ask for
+// them then never pays for.
+func BriefFromContext(ctx context.Context) (Brief, bool) {
+	e := entryFromContext(ctx)
+	if e == nil {
+		return Brief{}, false
+	}
+	return Brief{Verdict: e.v.Verdict, JA4: e.v.JA4, JA3Hash: e.v.JA3Hash, Location: e.v.Location}, true
+}
+
+// verdict returns the whole Verdict, completing its fingerprints on first
+// use when only the core ones were computed.
+func (e *entry) verdict() Verdict {
+	if !e.core {
+		return e.v
+	}
+	e.full.Do(func() { e.fps = e.hello.Fingerprints() })
+	v := e.v
+	v.Fingerprints = e.fps
+	return v
 }
 
 // entryFromContext finds the request's verdict: a per-request one attached
@@ -182,5 +225,5 @@ func captured(c *fingerprints.Conn) hello {
 	if err != nil {
 		return hello{source: SourceNone, err: err}
 	}
-	return hello{source: SourceListener, h: h, fps: h.Fingerprints()}
+	return listenerHello(h)
 }

@@ -61,6 +61,14 @@
 // Each computed verdict is logged (if not clean), counted and recorded
 // once.
 //
+// Of a captured hello's fingerprints, only JA3, its hash and JA4 are
+// computed with the verdict: classification, counting and a proxy's
+// headers need no others. The remaining five (JA3N and its hash, JA4_r,
+// JA4_o, JA4_ro) are computed, once per verdict, the first time the whole
+// [Verdict] is asked for ([FromContext], the verdict endpoint).
+// [BriefFromContext] reads the decision, JA4, JA3 hash and network without
+// that, for handlers that run on every request.
+//
 // # What the middleware answers itself
 //
 //   - The banner's assets under BannerConfig.AssetPath.

@@ -72,7 +72,8 @@ func (m *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if s.endpoint != "" && r.URL.Path == s.endpoint {
-		s.serveEndpoint(w, r, &e.v)
+		v := e.verdict()
+		s.serveEndpoint(w, r, &v)
 		return
 	}
 	if s.respHeader {
@@ -194,6 +195,9 @@ func (s *settings) compute(r *http.Request, ua string, src hello, client netip.A
 		v.Location = s.geo.Lookup(client)
 	}
 	e := &entry{ua: ua, v: v, client: client}
+	if src.core {
+		e.core, e.hello = true, src.h
+	}
 	e.warn = fv.Verdict == fingerprints.OutcomeIntercepted && fv.Confidence >= s.minConfidence
 	if s.respHeader {
 		e.header = []string{headerValue(&fv)}

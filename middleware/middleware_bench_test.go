@@ -61,16 +61,33 @@ func BenchmarkMiddleware(b *testing.B) {
 
 // BenchmarkFirstRequest is the cost of a connection's first request:
 // fingerprints and classification (the User-Agent is in the claim cache).
+// fingerprints=core is what the middleware does with a captured hello
+// (JA3, JA3Hash and JA4, the rest only when the whole Verdict is asked
+// for); fingerprints=all computes all eight up front, as it did before;
+// fingerprints=precomputed leaves them out of the measurement.
+//
+//	go test ./middleware -run '^$' -bench BenchmarkFirstRequest -benchmem -count 6
 func BenchmarkFirstRequest(b *testing.B) {
 	c := mwLoadCapture(b, "chromium-156-direct")
 	h, _ := mwNew(b, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	req := c.request("/", mwChromeUA, "198.51.100.1:40000")
 	w := &mwNopWriter{h: http.Header{}}
-	b.ReportAllocs()
-	for b.Loop() {
-		st := &connState{}
-		st.helloDone = true
-		st.hello = hello{source: SourceListener, h: c.hello, fps: c.fps}
-		h.ServeHTTP(w, withState(req, st))
+	for _, tc := range []struct {
+		name  string
+		hello func() hello
+	}{
+		{"fingerprints=core", func() hello { return listenerHello(c.hello) }},
+		{"fingerprints=all", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.hello.Fingerprints()} }},
+		{"fingerprints=precomputed", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.fps} }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				st := &connState{}
+				st.helloDone = true
+				st.hello = tc.hello()
+				h.ServeHTTP(w, withState(req, st))
+			}
+		})
 	}
 }

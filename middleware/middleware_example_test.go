@@ -88,6 +88,33 @@ func ExampleConfig_trustedUpstream() {
 	// none unknown
 }
 
+// A handler that runs on every request (a proxy adding headers, an access
+// log) reads the Brief: the decision, JA4, JA3 hash and network, without
+// the fingerprints only the whole Verdict carries.
+func ExampleBriefFromContext() {
+	mw, err := middleware.New(middleware.Config{
+		TrustedProxies:    []string{"203.0.113.0/24"},
+		UpstreamJA4Header: "X-JA4",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := middleware.BriefFromContext(r.Context())
+		fmt.Println(ok, b.Verdict.Verdict, b.Product, b.JA4, b.Country)
+	}))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "203.0.113.7:1234"
+	r.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36")
+	r.Header.Set("Accept-Language", "en-US,en;q=0.9")
+	r.Header.Set("Sec-Fetch-Mode", "navigate")
+	r.Header.Set("X-JA4", "t13d2911h2_c36778b98fa1_1f22a2ca17c4") // mitmproxy's
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	// Output:
+	// true intercepted mitmproxy t13d2911h2_c36778b98fa1_1f22a2ca17c4 ZZ
+}
+
 // Describe gives the hello-only part of a Verdict, for tools that have a
 // hello but no request.
 func ExampleDescribe() {

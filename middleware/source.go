@@ -56,7 +56,16 @@ type hello struct {
 	source Source
 	h      *fingerprints.ClientHello // nil for upstream_fingerprint and none
 	fps    fingerprints.Fingerprints
-	err    error
+	// core says fps holds only h's CoreFingerprints; the rest are
+	// computed from h when a Verdict is asked for (see entry.verdict).
+	core bool
+	err  error
+}
+
+// listenerHello is the hello of a captured connection, with only the
+// fingerprints every request needs computed up front.
+func listenerHello(h *fingerprints.ClientHello) hello {
+	return hello{source: SourceListener, h: h, fps: h.CoreFingerprints(), core: true}
 }
 
 // Describe returns the part of a [Verdict] that the ClientHello alone

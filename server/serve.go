@@ -424,7 +424,7 @@ func upstreamList(cfg *Config) []string {
 // verdict for the request; it also notes an interceptor's grade for the
 // dashboard.
 func annotation(r *http.Request, grades *ProductGrades) Annotation {
-	v, ok := middleware.FromContext(r.Context())
+	v, ok := middleware.BriefFromContext(r.Context())
 	if !ok {
 		return Annotation{}
 	}
@@ -447,7 +447,7 @@ func annotation(r *http.Request, grades *ProductGrades) Annotation {
 // the dashboard (the store counts products by name only).
 func noteGrades(g *ProductGrades, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if v, ok := middleware.FromContext(r.Context()); ok && v.Verdict.Verdict == fingerprints.OutcomeIntercepted {
+		if v, ok := middleware.BriefFromContext(r.Context()); ok && v.Verdict.Verdict == fingerprints.OutcomeIntercepted {
 			g.NoteVerdict(v.Verdict)
 		}
 		next.ServeHTTP(w, r)
