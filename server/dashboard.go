@@ -507,7 +507,11 @@ type fingerprintRow struct {
 	JA4 string `json:"ja4"`
 	// Verdict is "intercepted", "unknown" or "intercepted, unknown":
 	// what the browser connections carrying it were judged.
-	Verdict     string    `json:"verdict"`
+	Verdict string `json:"verdict"`
+	// Grade is the TLS grade of the hello (A, B, C, F; "" when no node
+	// noted one), and Reasons the verdict reasons noted for it.
+	Grade       string    `json:"grade"`
+	Reasons     []string  `json:"reasons"`
 	Intercepted uint64    `json:"intercepted"`
 	Unknown     uint64    `json:"unknown"`
 	FirstSeen   time.Time `json:"first_seen"`
@@ -554,7 +558,10 @@ func (d *dashboard) fingerprints(w http.ResponseWriter, r *http.Request) (any, e
 		return nil, err
 	}
 	for _, s := range sightings {
-		row := fingerprintRow{JA4: s.JA4, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Networks: s.Networks}
+		row := fingerprintRow{JA4: s.JA4, Grade: s.Grade, Reasons: s.Reasons, FirstSeen: s.FirstSeen, LastSeen: s.LastSeen, Networks: s.Networks}
+		if row.Reasons == nil {
+			row.Reasons = []string{}
+		}
 		for _, c := range countries {
 			row.Intercepted += c.InterceptedJA4[s.JA4]
 			row.Unknown += c.UnknownJA4[s.JA4]

@@ -55,7 +55,8 @@ func TestDashboardInChromium(t *testing.T) {
 	feed(t, store, now.Add(-12*time.Minute), alerts.Observation{Country: "US", ASN: 7922, ASOrg: "Comcast Cable Communications, LLC", Browser: true,
 		Verdict: alerts.VerdictIntercepted, Product: "mitmproxy", JA4: ja4Mitmproxy}, 6)
 	feed(t, store, now.Add(-20*time.Minute), alerts.Observation{Country: "TR", ASN: 9121, ASOrg: "Turk Telekomunikasyon Anonim Sirketi", Browser: true,
-		Verdict: alerts.VerdictUnknown, JA4: "t12d1209h2_d34a8e72043a_b39be8c56a14"}, 9)
+		Verdict: alerts.VerdictUnknown, JA4: "t12d1209h2_d34a8e72043a_b39be8c56a14", Grade: fingerprints.GradeC,
+		Reasons: fingerprints.Reasons(0).Add(fingerprints.ReasonNoALPN)}, 9)
 
 	started := now.Add(-18 * time.Minute)
 	feedAlerts := &fakeFeed{views: []AlertView{{
@@ -106,6 +107,10 @@ func TestDashboardInChromium(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("page text lacks %q", want)
 		}
+	}
+	// The new fingerprint's row shows its grade between the JA4 and the verdict.
+	if !regexp.MustCompile(`t12d1209h2_d34a8e72043a_b39be8c56a14\s*C\s*unknown`).MatchString(text) {
+		t.Errorf("the TR fingerprint's row does not show grade C; text:\n%s", text)
 	}
 	if strings.Contains(text, "??") {
 		t.Errorf("the page shows a \"??\" placeholder:\n%s", text)

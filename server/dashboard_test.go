@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -210,7 +211,8 @@ func TestAPIFingerprints(t *testing.T) {
 	store := kzFixture(t)
 	// An unknown hello from a Turkish network, first seen 3 hours ago,
 	// and one seen 3 days ago that a 24 h window must leave out.
-	unk := alerts.Observation{Country: "TR", ASN: 9121, Browser: true, Verdict: alerts.VerdictUnknown, JA4: "t12d1209h2_d34a8e72043a_b39be8c56a14"}
+	unk := alerts.Observation{Country: "TR", ASN: 9121, Browser: true, Verdict: alerts.VerdictUnknown, JA4: "t12d1209h2_d34a8e72043a_b39be8c56a14",
+		Grade: fingerprints.GradeC, Reasons: fingerprints.Reasons(0).Add(fingerprints.ReasonNoALPN)}
 	feed(t, store, testNow.Add(-3*time.Hour), unk, 2)
 	old := alerts.Observation{Country: "US", ASN: 7922, Browser: true, Verdict: alerts.VerdictIntercepted, JA4: "t12d0000h1_000000000000_000000000000"}
 	feed(t, store, testNow.Add(-72*time.Hour), old, 1)
@@ -231,6 +233,13 @@ func TestAPIFingerprints(t *testing.T) {
 	}
 	if tr.JA4 != unk.JA4 || tr.Verdict != "unknown" || tr.Unknown != 2 || len(tr.Networks) != 1 || tr.Networks[0].Country != "TR" {
 		t.Errorf("second %+v, want the unknown JA4 from TR", tr)
+	}
+	// The grade and reasons the recording node noted travel with the JA4.
+	if want := unk.Reasons.Strings(); tr.Grade != "C" || !slices.Equal(tr.Reasons, want) {
+		t.Errorf("TR fingerprint grade %q reasons %q, want C and %q", tr.Grade, tr.Reasons, want)
+	}
+	if mitm.Grade != "" || mitm.Reasons == nil || len(mitm.Reasons) != 0 {
+		t.Errorf("mitmproxy fingerprint grade %q reasons %#v, want none noted (and [] not null)", mitm.Grade, mitm.Reasons)
 	}
 
 	getJSON(t, a, "/api/fingerprints?window=7d", 200, &got)

@@ -277,6 +277,8 @@
       tbody.append(el('tr', {},
         el('td', { class: 'nowrap', title: w.title }, w.text),
         el('td', { class: 'mono' }, f.ja4),
+        // The reasons the verdicts gave, on hover: why this hello is not the browser it claims.
+        el('td', { title: (f.reasons || []).join('\n') }, gradeBadge(f.grade)),
         el('td', { class: 'verdict ' + cls }, f.verdict),
         el('td', { class: 'num' }, num(f.intercepted + f.unknown)),
         el('td', {}, where)));
