@@ -394,6 +394,9 @@ func (r RuleConfig) validate(p string, every time.Duration, bad func(key, format
 	if r.Window != 0 && (r.Window < time.Minute || r.Window%time.Minute != 0) {
 		bad(p+".window", "must be a whole number of minutes, at least 1m (got %v)", r.Window)
 	}
+	if typ == RuleNewFingerprint && r.Window > JA4ClientRetention {
+		bad(p+".window", "a new_fingerprint window must be at most %v, how long clients per fingerprint are kept (got %v)", JA4ClientRetention, r.Window)
+	}
 	if r.ResolveAfter < 0 {
 		bad(p+".resolve_after", "must not be negative")
 	}

@@ -135,6 +135,7 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown_scope", rule("{name: a, scope: city}"), "alerts.rules[0].scope: must be country, asn or network"},
 		{"fingerprint_rule_per_country", rule("{name: a, type: new_fingerprint, scope: country}"), "alerts.rules[0].scope: new_fingerprint rules are per network"},
 		{"window_not_whole_minutes", rule("{name: a, window: 90s}"), "alerts.rules[0].window: must be a whole number of minutes"},
+		{"fingerprint_window_beyond_its_client_counts", rule("{name: a, type: new_fingerprint, window: 192h}"), "alerts.rules[0].window: a new_fingerprint window must be at most 168h0m0s"},
 		{"surge_key_on_share_rule", rule("{name: a, surge_factor: 3}"), "alerts.rules[0].surge_factor: does not apply to a share rule"},
 		{"clients_key_on_share_rule", rule("{name: a, min_clients: 3}"), "alerts.rules[0].min_clients: does not apply to a share rule"},
 		{"resolve_line_above_firing_line", rule("{name: a, min_share: 0.2, resolve_below: 0.3}"), "alerts.rules[0].resolve_below: must be in [0, min_share)"},

@@ -60,6 +60,10 @@
 // [NetworkStats].JA4Clients, what the new_fingerprint rule judges. The
 // recorder keeps the distinct (network, minute, JA4, client) of a flush
 // interval in one more flat map, cleared and reused like the others.
+// These per-JA4 HyperLogLogs are the largest part of the data where
+// interception is common, and only new_fingerprint reads them, so both
+// stores keep them for [JA4ClientRetention] (7 days) when the retention
+// is longer, and a new_fingerprint window may not exceed that.
 //
 // # Redis data model
 //
@@ -75,8 +79,8 @@
 //	                                p:<product>, ji:<JA4> (intercepted),
 //	                                ju:<JA4> (unknown): counters
 //	P:{N}:c:M            HLL        8-byte keyed client hashes                    end of M + R
-//	P:{N}:jc:M:<JA4>     HLL        client hashes of the browser connections      end of M + R
-//	                                with that intercepted or unknown JA4
+//	P:{N}:jc:M:<JA4>     HLL        client hashes of the browser connections      end of M +
+//	                                with that intercepted or unknown JA4          min(R, 7 days)
 //	P:{N}:ack:<node>     STRING     last batch Seq of recorder <node> applied     AckTTL (24 h) after
 //	                                to N                                          each write
 //	P:{N}:tmp            HLL        scratch of a query over > 1000 minutes        deleted in the query

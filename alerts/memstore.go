@@ -18,6 +18,8 @@ type MemoryStore struct {
 	orgs   map[uint32]string
 	acks   map[string]uint64 // node → last applied Seq
 	oldest int64             // minutes before this were pruned
+	// oldestJA4Clients: minutes before this lost their per-JA4 clients.
+	oldestJA4Clients int64
 }
 
 type memBucket struct {
@@ -115,8 +117,25 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 	}
 	if b.Retention > 0 {
 		s.prune(minuteOf(b.Time.Add(-b.Retention)))
+		s.pruneJA4Clients(minuteOf(b.Time.Add(-min(b.Retention, JA4ClientRetention))))
 	}
 	return nil
+}
+
+// pruneJA4Clients drops the per-JA4 client counts of minutes before
+// cutoff, as their shorter TTL does in Redis; the buckets stay.
+func (s *MemoryStore) pruneJA4Clients(cutoff int64) {
+	if cutoff <= s.oldestJA4Clients {
+		return
+	}
+	s.oldestJA4Clients = cutoff
+	for _, byMin := range s.nets {
+		for m, b := range byMin {
+			if m < cutoff {
+				b.ja4Clients = nil
+			}
+		}
+	}
 }
 
 func (s *MemoryStore) sawFingerprint(ja4 string, n Network, minute int64) {

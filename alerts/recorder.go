@@ -54,6 +54,15 @@ const (
 	DefaultBufferLimit   = 900
 )
 
+// JA4ClientRetention caps how long stores keep the distinct clients per
+// network, minute and intercepted or unknown JA4 (Bucket.JA4Clients),
+// when Retention is longer. They are one HyperLogLog per fingerprint and
+// minute, the largest part of the data in a network with much
+// interception, and only the new_fingerprint rule reads them, over a
+// window of at most this length. Counts and the other data keep
+// Retention.
+const JA4ClientRetention = 7 * 24 * time.Hour
+
 // orgRefresh is how often an AS organisation name is written again, so its
 // TTL in Redis outlives the counts that need it.
 const orgRefresh = time.Hour

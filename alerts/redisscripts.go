@@ -24,8 +24,9 @@ func newRedisScripts() redisScripts {
 // of the minute that has clients. ARGV[1] is the batch Seq, ARGV[2] the
 // ack TTL in seconds; then per network: the minute count, and per minute:
 // EXPIREAT time, field count, field/increment pairs, client count, client
-// hashes, JA4 HLL count, and per JA4 HLL (in the order of its keys): hash
-// count, hashes.
+// hashes, JA4 HLL count, the JA4 HLLs' EXPIREAT time (JA4ClientRetention
+// caps it), and per JA4 HLL (in the order of its keys): hash count,
+// hashes.
 //
 // A script runs without interleaving, and each network's writes are
 // followed by its ack, so a retry skips the networks already applied. On
@@ -76,13 +77,13 @@ while k <= #K do
       pfadd(K[k + 1], a, nc, at)
     end
     a, k = a + nc, k + 2
-    local nj = tonumber(A[a])
-    a = a + 1
+    local nj, jat = tonumber(A[a]), A[a + 1]
+    a = a + 2
     for j = 1, nj do
       local nh = tonumber(A[a])
       a = a + 1
       if not skip and nh > 0 then
-        pfadd(K[k], a, nh, at)
+        pfadd(K[k], a, nh, jat)
       end
       a, k = a + nh, k + 1
     end

@@ -178,6 +178,7 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 		ret = DefaultRetention
 	}
 	expireAt := func(minute int64) int64 { return (minute+1)*60 + int64(ret/time.Second) }
+	ja4ExpireAt := func(minute int64) int64 { return (minute+1)*60 + int64(min(ret, JA4ClientRetention)/time.Second) }
 
 	// Group the buckets per network, keeping their order.
 	var order []Network
@@ -224,7 +225,7 @@ func (s *RedisStore) Apply(ctx context.Context, b *Batch) error {
 			cur.keys = append(cur.keys, s.k.ack(n, b.Node))
 			cur.args = append(cur.args, len(bks))
 			for _, bk := range bks {
-				cur.keys, cur.args = s.appendBucket(cur.keys, cur.args, bk, expireAt(bk.Minute))
+				cur.keys, cur.args = s.appendBucket(cur.keys, cur.args, bk, expireAt(bk.Minute), ja4ExpireAt(bk.Minute))
 			}
 		}
 		return out
@@ -358,8 +359,9 @@ func (s *RedisStore) retryGrouped(ctx context.Context, cmds []*redis.Cmd, groupe
 }
 
 // appendBucket appends one minute's applyLua keys (bucket, clients, one
-// per JA4 with clients, in sorted JA4 order) and arguments.
-func (s *RedisStore) appendBucket(keys []string, args []any, bk *Bucket, expireAt int64) ([]string, []any) {
+// per JA4 with clients, in sorted JA4 order) and arguments; the JA4
+// client HLLs expire at ja4ExpireAt, the rest at expireAt.
+func (s *RedisStore) appendBucket(keys []string, args []any, bk *Bucket, expireAt, ja4ExpireAt int64) ([]string, []any) {
 	n := bk.Network
 	keys = append(keys, s.k.bucket(n, bk.Minute), s.k.clients(n, bk.Minute))
 	args = append(args, expireAt, 0)
@@ -388,7 +390,7 @@ func (s *RedisStore) appendBucket(keys []string, args []any, bk *Bucket, expireA
 	}
 	args[nfAt] = nf
 	args = appendHashes(args, bk.Clients)
-	args = append(args, len(bk.JA4Clients))
+	args = append(args, len(bk.JA4Clients), ja4ExpireAt)
 	for _, ja4 := range slices.Sorted(maps.Keys(bk.JA4Clients)) {
 		keys = append(keys, s.k.ja4Clients(n, bk.Minute, ja4))
 		args = appendHashes(args, bk.JA4Clients[ja4])

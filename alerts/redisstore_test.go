@@ -388,3 +388,59 @@ func distinctHashes(from, n int) []uint64 {
 	}
 	return out
 }
+
+// TestJA4ClientsKeptForJA4ClientRetention: with a 30-day retention, the
+// per-JA4 client counts are kept a week (JA4ClientRetention), the counts
+// the full 30 days. Redis: their keys' expiry times. Memory: a batch 8
+// days later drops the old minute's JA4 clients and keeps its counts.
+func TestJA4ClientsKeptForJA4ClientRetention(t *testing.T) {
+	n := Network{"KZ", 9198}
+	m := minuteOf(t0)
+	batch := func(seq uint64, at time.Time, net Network) *Batch {
+		return &Batch{Node: "n1", Seq: seq, Time: at, Retention: DefaultRetention, Buckets: []Bucket{{
+			Network: net, Minute: minuteOf(at),
+			Counts:         Counts{Connections: 3, Browser: 3, Intercepted: 3},
+			InterceptedJA4: map[string]uint64{ja4X: 3},
+			JA4Clients:     map[string][]uint64{ja4X: {1, 2, 3}},
+		}}}
+	}
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, c, prefix := kind.new(t)
+			if err := s.Apply(ctx, batch(1, t0, n)); err != nil {
+				t.Fatal(err)
+			}
+			if c != nil {
+				k := redisKeys{prefix: prefix}
+				for _, tc := range []struct {
+					name, key string
+					keep      time.Duration
+				}{
+					{"bucket_keeps_the_retention", k.bucket(n, m), DefaultRetention},
+					{"ja4_clients_kept_a_week", k.ja4Clients(n, m, ja4X), JA4ClientRetention},
+				} {
+					got, err := c.ExpireTime(ctx, tc.key).Result()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := time.Duration((m+1)*60)*time.Second + tc.keep; got != want {
+						t.Errorf("%s: EXPIRETIME %v, want %v", tc.name, got, want)
+					}
+				}
+				return
+			}
+			later := t0.Add(JA4ClientRetention + 24*time.Hour)
+			if err := s.Apply(ctx, batch(2, later, Network{"DE", 3320})); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute)})
+			if err != nil || len(rows) != 1 {
+				t.Fatalf("Top = %+v, %v", rows, err)
+			}
+			if rows[0].Intercepted != 3 || rows[0].JA4Clients[ja4X] != 0 {
+				t.Errorf("8 days on: intercepted %d (want 3 kept), JA4 clients %d (want 0, dropped)", rows[0].Intercepted, rows[0].JA4Clients[ja4X])
+			}
+		})
+	}
+}
