@@ -70,7 +70,20 @@ func (h *ClientHello) ja4(sorted, hashed bool) string {
 	}
 
 	var out [4096]byte
-	b := out[:0]
+	b := h.appendJA4Prefix(out[:0], len(ciphers), extCount)
+
+	// The raw lists are built in a scratch buffer and either copied out
+	// (JA4_r, JA4_ro) or hashed (JA4, JA4_o).
+	var scratch [4096]byte
+	b = appendJA4Part(b, appendHexList(scratch[:0], ciphers), hashed)
+	b = append(b, '_')
+	b = appendJA4Part(b, h.appendJA4ExtList(scratch[:0], exts), hashed)
+	return string(b)
+}
+
+// appendJA4Prefix appends JA4's a part and its "_": protocol, version,
+// SNI, the two counts and the ALPN characters.
+func (h *ClientHello) appendJA4Prefix(b []byte, ciphers, exts int) []byte {
 	b = append(b, 't')
 	b = append(b, ja4Version(h.MaxVersion())...)
 	if h.Has(ExtServerName) {
@@ -78,40 +91,31 @@ func (h *ClientHello) ja4(sorted, hashed bool) string {
 	} else {
 		b = append(b, 'i')
 	}
-	b = appendTwoDigits(b, len(ciphers))
-	b = appendTwoDigits(b, extCount)
+	b = appendTwoDigits(b, ciphers)
+	b = appendTwoDigits(b, exts)
 	b = appendALPN(b, h.ALPN)
-	b = append(b, '_')
+	return append(b, '_')
+}
 
-	// The raw lists are built in a scratch buffer and either copied out
-	// (JA4_r, JA4_ro) or hashed (JA4, JA4_o).
-	var scratch [4096]byte
-	list := appendHexList(scratch[:0], ciphers)
-	if hashed {
-		b = appendTruncatedHash(b, list)
-	} else {
-		b = append(b, list...)
+// appendJA4ExtList appends the raw c part: the extension list, then "_"
+// and the signature algorithms in wire order when there is one that is
+// not GREASE.
+func (h *ClientHello) appendJA4ExtList(b []byte, exts []uint16) []byte {
+	b = appendHexList(b, exts)
+	if slices.ContainsFunc(h.SignatureAlgorithms, func(s uint16) bool { return !IsGREASE(s) }) {
+		b = append(b, '_')
+		b = appendHexList(b, h.SignatureAlgorithms)
 	}
-	b = append(b, '_')
+	return b
+}
 
-	list = appendHexList(scratch[:0], exts)
-	hasSig := false
-	for _, s := range h.SignatureAlgorithms {
-		if !IsGREASE(s) {
-			hasSig = true
-			break
-		}
-	}
-	if hasSig {
-		list = append(list, '_')
-		list = appendHexList(list, h.SignatureAlgorithms)
-	}
+// appendJA4Part appends a raw list as it is (JA4_r, JA4_ro) or hashed
+// (JA4, JA4_o).
+func appendJA4Part(b, list []byte, hashed bool) []byte {
 	if hashed {
-		b = appendTruncatedHash(b, list)
-	} else {
-		b = append(b, list...)
+		return appendTruncatedHash(b, list)
 	}
-	return string(b)
+	return append(b, list...)
 }
 
 // ja4Version maps a TLS version code point to JA4's two characters.
@@ -224,13 +228,6 @@ func (h *ClientHello) ja4All() (ja4, r, o, ro string) {
 		}
 	}
 	slices.Sort(sortedE)
-	hasSig := false
-	for _, s := range h.SignatureAlgorithms {
-		if !IsGREASE(s) {
-			hasSig = true
-			break
-		}
-	}
 
 	// The four raw lists, one after the other in one buffer.
 	var scratch [8192]byte
@@ -238,44 +235,18 @@ func (h *ClientHello) ja4All() (ja4, r, o, ro string) {
 	scEnd := len(s)
 	s = appendHexList(s, wireC)
 	wcEnd := len(s)
-	extList := func(s []byte, exts []uint16) []byte {
-		s = appendHexList(s, exts)
-		if hasSig {
-			s = append(s, '_')
-			s = appendHexList(s, h.SignatureAlgorithms)
-		}
-		return s
-	}
-	s = extList(s, sortedE)
+	s = h.appendJA4ExtList(s, sortedE)
 	seEnd := len(s)
-	s = extList(s, wireE)
+	s = h.appendJA4ExtList(s, wireE)
 	sc, wc, se, we := s[:scEnd], s[scEnd:wcEnd], s[wcEnd:seEnd], s[seEnd:]
 
 	var out [1024]byte
-	b := out[:0]
-	b = append(b, 't')
-	b = append(b, ja4Version(h.MaxVersion())...)
-	if h.Has(ExtServerName) {
-		b = append(b, 'd')
-	} else {
-		b = append(b, 'i')
-	}
-	b = appendTwoDigits(b, len(wireC))
-	b = appendTwoDigits(b, len(wireE))
-	b = appendALPN(b, h.ALPN)
-	b = append(b, '_')
+	b := h.appendJA4Prefix(out[:0], len(wireC), len(wireE))
 	prefix := len(b)
 	join := func(hashed bool, ciphers, exts []byte) string {
-		b = b[:prefix]
-		if hashed {
-			b = appendTruncatedHash(b, ciphers)
-			b = append(b, '_')
-			b = appendTruncatedHash(b, exts)
-		} else {
-			b = append(b, ciphers...)
-			b = append(b, '_')
-			b = append(b, exts...)
-		}
+		b = appendJA4Part(b[:prefix], ciphers, hashed)
+		b = append(b, '_')
+		b = appendJA4Part(b, exts, hashed)
 		return string(b)
 	}
 	return join(true, sc, se), join(false, sc, se), join(true, wc, we), join(false, wc, we)
