@@ -60,11 +60,10 @@ type stateKey struct{}
 // any number of requests read it without a lock.
 type entry struct {
 	ua string
-	// v is the verdict; with core set, its Fingerprints hold only the
+	// v is the verdict. When hello is set, v's Fingerprints hold only the
 	// core ones (JA3, JA3Hash, JA4), and verdict() adds the others from
 	// hello, computed once, when someone asks for the whole Verdict.
 	v      Verdict
-	core   bool
 	hello  *fingerprints.ClientHello
 	full   sync.Once
 	fps    fingerprints.Fingerprints
@@ -185,7 +184,7 @@ func BriefFromContext(ctx context.Context) (Brief, bool) {
 // verdict returns the whole Verdict, completing its fingerprints on first
 // use when only the core ones were computed.
 func (e *entry) verdict() Verdict {
-	if !e.core {
+	if e.hello == nil {
 		return e.v
 	}
 	e.full.Do(func() { e.fps = e.hello.Fingerprints() })

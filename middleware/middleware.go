@@ -196,7 +196,7 @@ func (s *settings) compute(r *http.Request, ua string, src hello, client netip.A
 	}
 	e := &entry{ua: ua, v: v, client: client}
 	if src.core {
-		e.core, e.hello = true, src.h
+		e.hello = src.h
 	}
 	e.warn = fv.Verdict == fingerprints.OutcomeIntercepted && fv.Confidence >= s.minConfidence
 	if s.respHeader {
