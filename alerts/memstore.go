@@ -116,26 +116,9 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 		s.orgs[asn] = name
 	}
 	if b.Retention > 0 {
-		s.prune(minuteOf(b.Time.Add(-b.Retention)))
-		s.pruneJA4Clients(minuteOf(b.Time.Add(-min(b.Retention, JA4ClientRetention))))
+		s.prune(minuteOf(b.Time.Add(-b.Retention)), minuteOf(b.Time.Add(-min(b.Retention, JA4ClientRetention))))
 	}
 	return nil
-}
-
-// pruneJA4Clients drops the per-JA4 client counts of minutes before
-// cutoff, as their shorter TTL does in Redis; the buckets stay.
-func (s *MemoryStore) pruneJA4Clients(cutoff int64) {
-	if cutoff <= s.oldestJA4Clients {
-		return
-	}
-	s.oldestJA4Clients = cutoff
-	for _, byMin := range s.nets {
-		for m, b := range byMin {
-			if m < cutoff {
-				b.ja4Clients = nil
-			}
-		}
-	}
 }
 
 func (s *MemoryStore) sawFingerprint(ja4 string, n Network, minute int64) {
@@ -152,16 +135,20 @@ func (s *MemoryStore) sawFingerprint(ja4 string, n Network, minute int64) {
 }
 
 // prune drops buckets of minutes before cutoff and fingerprints not seen
-// since, as Redis's TTLs would.
-func (s *MemoryStore) prune(cutoff int64) {
-	if cutoff <= s.oldest {
+// since, and the per-JA4 clients of minutes before ja4Cutoff (their
+// shorter JA4ClientRetention), as Redis's TTLs would; one walk for both.
+func (s *MemoryStore) prune(cutoff, ja4Cutoff int64) {
+	if cutoff <= s.oldest && ja4Cutoff <= s.oldestJA4Clients {
 		return
 	}
-	s.oldest = cutoff
+	s.oldest, s.oldestJA4Clients = max(s.oldest, cutoff), max(s.oldestJA4Clients, ja4Cutoff)
 	for n, byMin := range s.nets {
-		for m := range byMin {
-			if m < cutoff {
+		for m, b := range byMin {
+			switch {
+			case m < cutoff:
 				delete(byMin, m)
+			case m < ja4Cutoff:
+				b.ja4Clients = nil
 			}
 		}
 		if len(byMin) == 0 {
