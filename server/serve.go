@@ -234,17 +234,7 @@ func (e *Edge) build() error {
 		// Calling HTTPHandler is also what turns autocert's http-01
 		// challenge on; without ACME (or with the self-signed
 		// certificate, e.certs nil) it only redirects.
-		e.httpSrv = &http.Server{
-			Handler:           e.certs.HTTPHandler(nil),
-			ReadHeaderTimeout: readHeaderTimeout,
-			ReadTimeout:       readTimeout,
-			WriteTimeout:      writeTimeout,
-			IdleTimeout:       idleTimeout,
-			MaxHeaderBytes:    maxHeaderBytes,
-			// Scanners and clients that hang up are routine on a public
-			// port: debug level.
-			ErrorLog: slog.NewLogLogger(e.logger.Handler(), slog.LevelDebug),
-		}
+		e.httpSrv = newServer(e.certs.HTTPHandler(nil), e.logger)
 	}
 	return nil
 }

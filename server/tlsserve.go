@@ -14,9 +14,10 @@ import (
 	"github.com/mitmwatch/mitmwatch/middleware"
 )
 
-// Timeouts of the demo and fingerprint servers. They bound what one slow or
-// idle client can hold; net/http also uses the smallest of the first three
-// as the TLS handshake deadline.
+// Timeouts of the demo, fingerprint, admin and plain-HTTP servers
+// ([newServer]). They bound what one slow or idle client can hold;
+// net/http also uses the smallest of the first three as the TLS handshake
+// deadline.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
@@ -46,30 +47,22 @@ type tlsService struct {
 // error if serving stops for another reason. It closes s.ln.
 func serveTLS(ctx context.Context, s tlsService) error {
 	ln := fingerprints.NewListener(s.ln, s.capture)
-	srv := &http.Server{
-		Handler: s.handler,
-		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{s.cert},
-			// HTTP/2 first: browsers and most proxies speak it.
-			NextProtos: []string{"h2", "http/1.1"},
-			// Old clients are exactly the ones worth fingerprinting, and
-			// nothing served here is secret: accept TLS 1.0 and 1.1 too
-			// (Go's server default floor is TLS 1.2 since Go 1.22).
-			MinVersion: tls.VersionTLS10,
-		},
-		// The middleware's ConnContext includes fingerprints.ConnContext
-		// and adds its per-connection verdict cache.
-		ConnContext:       middleware.ConnContext,
-		ConnState:         s.connState,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		// Handshake failures are routine here (every browser rejects the
-		// self-signed certificate once): keep them at debug level.
-		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+	// Handshake failures are routine here (every browser rejects the
+	// self-signed certificate once): newServer logs them at debug level.
+	srv := newServer(s.handler, s.logger)
+	srv.TLSConfig = &tls.Config{
+		Certificates: []tls.Certificate{s.cert},
+		// HTTP/2 first: browsers and most proxies speak it.
+		NextProtos: []string{"h2", "http/1.1"},
+		// Old clients are exactly the ones worth fingerprinting, and
+		// nothing served here is secret: accept TLS 1.0 and 1.1 too
+		// (Go's server default floor is TLS 1.2 since Go 1.22).
+		MinVersion: tls.VersionTLS10,
 	}
+	// The middleware's ConnContext includes fingerprints.ConnContext and
+	// adds its per-connection verdict cache.
+	srv.ConnContext = middleware.ConnContext
+	srv.ConnState = s.connState
 
 	// The listener is bound already, so the address is right before
 	// serving starts; logging first means no client can be answered
@@ -96,6 +89,21 @@ func serveTLS(ctx context.Context, s tlsService) error {
 	}
 	s.logger.Info(s.name + ": stopped")
 	return nil
+}
+
+// newServer is an http.Server for h with the timeouts and header limit
+// above, logging its errors (handshake failures, clients that hang up:
+// routine on any listener) at debug level.
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
 }
 
 // openURL is the URL a user on this machine opens for a listener address:
