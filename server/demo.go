@@ -56,19 +56,22 @@ type DemoConfig struct {
 // middleware's verdict endpoint (see [NewDemoHandler] for the page).
 func RunDemo(ctx context.Context, cfg DemoConfig) error {
 	logger := orDiscard(cfg.Logger)
-	ln, err := listen(ctx, cfg.Listener, cfg.Listen, DefaultDemoListen)
-	if err != nil {
-		if cfg.AdminListener != nil {
-			cfg.AdminListener.Close()
+	// Until serving starts, a failure closes the listeners it was given.
+	closeGiven := func() {
+		for _, l := range []net.Listener{cfg.Listener, cfg.AdminListener} {
+			if l != nil {
+				l.Close()
+			}
 		}
-		return err
 	}
 	page, err := NewDemoHandler(logger)
 	if err != nil {
-		ln.Close()
-		if cfg.AdminListener != nil {
-			cfg.AdminListener.Close()
-		}
+		closeGiven()
+		return err
+	}
+	ln, err := listen(ctx, cfg.Listener, cfg.Listen, DefaultDemoListen)
+	if err != nil {
+		closeGiven()
 		return err
 	}
 	// The dashboard, fed by the demo's own traffic; best effort: without
