@@ -60,8 +60,9 @@
 // [NetworkStats].JA4Clients, what the new_fingerprint rule judges. The
 // recorder keeps the distinct (network, minute, JA4, client) of a flush
 // interval in one more flat map, cleared and reused like the others.
-// These per-JA4 HyperLogLogs are the largest part of the data where
-// interception is common, and only new_fingerprint reads them, so both
+// These per-JA4 HyperLogLogs are one key per fingerprint and minute (more
+// keys than the network's bucket and clients HLL once a minute has two
+// such fingerprints), and only new_fingerprint reads them, so both
 // stores keep them for [JA4ClientRetention] (7 days) when the retention
 // is longer, and a new_fingerprint window may not exceed that.
 //

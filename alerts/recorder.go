@@ -57,9 +57,9 @@ const (
 // JA4ClientRetention caps how long stores keep the distinct clients per
 // network, minute and intercepted or unknown JA4 (Bucket.JA4Clients),
 // when Retention is longer. They are one HyperLogLog per fingerprint and
-// minute, the largest part of the data in a network with much
-// interception, and only the new_fingerprint rule reads them, over a
-// window of at most this length. Counts and the other data keep
+// minute, so a network with several intercepted or unknown fingerprints
+// has more of them than of its two other per-minute keys, and only the
+// new_fingerprint rule reads them, over a window of at most this length. Counts and the other data keep
 // Retention.
 const JA4ClientRetention = 7 * 24 * time.Hour
 

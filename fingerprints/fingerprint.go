@@ -28,7 +28,9 @@ type Fingerprints struct {
 // CoreFingerprints computes JA3, its hash and JA4: what classification,
 // counting and a proxy's headers use. The other fields stay empty; a
 // connection that never shows them (the verdict endpoint does) saves their
-// cost, about two thirds of [ClientHello.Fingerprints].
+// cost: on a Chrome 133 hello, 1.5 µs and 240 B here against 2.8 µs and
+// 896 B for [ClientHello.Fingerprints] (BenchmarkCoreFingerprints,
+// BenchmarkFingerprints).
 func (h *ClientHello) CoreFingerprints() Fingerprints {
 	var buf [1024]byte
 	ja3 := h.appendJA3(buf[:0], false)

@@ -82,3 +82,15 @@ func BenchmarkFingerprints(b *testing.B) {
 		_ = h.Fingerprints()
 	}
 }
+
+// BenchmarkCoreFingerprints is what a captured connection computes up
+// front (JA3, its hash, JA4), against BenchmarkFingerprints' all eight.
+//
+//	go test ./fingerprints -run '^$' -bench 'Fingerprints$' -benchmem -count 6
+func BenchmarkCoreFingerprints(b *testing.B) {
+	h, _ := ParseClientHello(chrome133Record(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = h.CoreFingerprints()
+	}
+}
