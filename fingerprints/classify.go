@@ -70,15 +70,25 @@ type Request struct {
 // RequestFromHTTP collects the evidence from r. serverOffersH2 says whether
 // the server that received r offers HTTP/2.
 func RequestFromHTTP(r *http.Request, serverOffersH2 bool) Request {
+	// The keys are written in canonical form: Header.Get would allocate
+	// a canonical copy of "Sec-CH-UA" on every call.
 	return Request{
-		UserAgent:       r.Header.Get("User-Agent"),
-		SecCHUA:         r.Header.Get("Sec-CH-UA"),
-		SecCHUAMobile:   r.Header.Get("Sec-CH-UA-Mobile"),
-		SecCHUAPlatform: r.Header.Get("Sec-CH-UA-Platform"),
+		UserAgent:       firstValue(r.Header, "User-Agent"),
+		SecCHUA:         firstValue(r.Header, "Sec-Ch-Ua"),
+		SecCHUAMobile:   firstValue(r.Header, "Sec-Ch-Ua-Mobile"),
+		SecCHUAPlatform: firstValue(r.Header, "Sec-Ch-Ua-Platform"),
 		Header:          r.Header,
 		ProtoMajor:      r.ProtoMajor,
 		ServerOffersH2:  serverOffersH2,
 	}
+}
+
+// firstValue is h.Get(key) for a key already in canonical form.
+func firstValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // Confidence levels. They are deliberately few and coarse: each says how

@@ -1,6 +1,7 @@
 package fingerprints
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"encoding/binary"
@@ -516,6 +517,32 @@ func TestFingerprintsWithoutHelloUseExactMatchesOnly(t *testing.T) {
 			v := c.Classify(nil, tt.f, &Request{UserAgent: tt.ua, Header: tt.headers})
 			if v.Verdict != tt.want {
 				t.Errorf("verdict %v, want %v; reasons %q", v.Verdict, tt.want, v.Reasons.Strings())
+			}
+		})
+	}
+}
+
+func TestRequestFromHTTPReadsUserAgentAndClientHintsWhateverTheirCase(t *testing.T) {
+	// Browsers send client hints in lower case over HTTP/2 and in mixed
+	// case over HTTP/1.1; net/http canonicalises both when it parses.
+	cases := []struct {
+		name string
+		wire string
+	}{
+		{"lower_case", "GET / HTTP/1.1\r\nhost: a.example\r\nuser-agent: UA/1\r\nsec-ch-ua: \"Chromium\";v=\"131\"\r\nsec-ch-ua-mobile: ?0\r\nsec-ch-ua-platform: \"Linux\"\r\n\r\n"},
+		{"as_chrome_writes_them", "GET / HTTP/1.1\r\nHost: a.example\r\nUser-Agent: UA/1\r\nSec-CH-UA: \"Chromium\";v=\"131\"\r\nSec-CH-UA-Mobile: ?0\r\nSec-CH-UA-Platform: \"Linux\"\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(tc.wire)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := RequestFromHTTP(r, true)
+			want := Request{UserAgent: "UA/1", SecCHUA: `"Chromium";v="131"`, SecCHUAMobile: "?0", SecCHUAPlatform: `"Linux"`, Header: r.Header, ProtoMajor: 1, ServerOffersH2: true}
+			if got.UserAgent != want.UserAgent || got.SecCHUA != want.SecCHUA || got.SecCHUAMobile != want.SecCHUAMobile ||
+				got.SecCHUAPlatform != want.SecCHUAPlatform || got.ProtoMajor != 1 || !got.ServerOffersH2 {
+				t.Errorf("RequestFromHTTP = %+v, want %+v", got, want)
 			}
 		})
 	}
