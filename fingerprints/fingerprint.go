@@ -32,10 +32,17 @@ type Fingerprints struct {
 // 896 B for [ClientHello.Fingerprints] (BenchmarkCoreFingerprints,
 // BenchmarkFingerprints).
 func (h *ClientHello) CoreFingerprints() Fingerprints {
-	var buf [1024]byte
+	// Small, as it runs on every new connection's goroutine (see
+	// ja4ScratchBuf); the longest JA3 string in testdata/clienthello
+	// (curl with OpenSSL) is 230 bytes, Chromium 156's 157.
+	var buf [ja3CoreBuf]byte
 	ja3 := h.appendJA3(buf[:0], false)
 	return Fingerprints{JA3: string(ja3), JA3Hash: md5hex(ja3), JA4: h.JA4()}
 }
+
+// ja3CoreBuf is the stack buffer CoreFingerprints renders JA3 into; a
+// longer JA3 string spills to the heap.
+const ja3CoreBuf = 320
 
 // Fingerprints computes every fingerprint of h.
 func (h *ClientHello) Fingerprints() Fingerprints {

@@ -94,3 +94,31 @@ func BenchmarkCoreFingerprints(b *testing.B) {
 		_ = h.CoreFingerprints()
 	}
 }
+
+// BenchmarkCoreFingerprintsOnNewGoroutine computes the fingerprints on a
+// fresh goroutine each time, as the edge does for every new connection (on
+// the connection's goroutine, whose stack starts small). The difference to
+// the same goroutine is what a stack frame too large for a new goroutine
+// costs: the runtime copies the stack into a bigger one.
+func BenchmarkCoreFingerprintsOnNewGoroutine(b *testing.B) {
+	h, _ := ParseClientHello(chrome133Record(b))
+	done := make(chan Fingerprints)
+	for _, fresh := range []bool{false, true} {
+		name := "same_goroutine"
+		if fresh {
+			name = "new_goroutine"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if fresh {
+					go func() { done <- h.CoreFingerprints() }()
+				} else {
+					go func() { done <- Fingerprints{} }()
+					_ = h.CoreFingerprints()
+				}
+				<-done
+			}
+		})
+	}
+}

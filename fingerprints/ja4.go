@@ -41,9 +41,25 @@ func (h *ClientHello) JA4RO() string { return h.ja4(false, false) }
 // hostile hello with more values spills to the heap.
 const maxJA4List = 128
 
+// The stack buffers of [ClientHello.ja4], which runs for every new
+// connection on the connection's own goroutine. A goroutine starts with a
+// small stack, and a frame larger than what is left makes the runtime copy
+// the whole stack into a bigger one: with 8 KiB of buffers here, that copy
+// cost more than the fingerprint itself (≈ 7 µs per connection in a CPU
+// profile of the edge under wrk, docs/benchmarks.md). These sizes hold every
+// hello in testdata/clienthello with room to spare (the longest: curl with
+// OpenSSL, 31 ciphers, a 154-byte cipher list; 149 bytes of extensions and
+// signature algorithms); a longer list spills to the heap, which costs an
+// allocation, not an error.
+const (
+	ja4ListBuf    = 64  // ciphers or extensions, GREASE removed
+	ja4ScratchBuf = 384 // one raw list rendered as hex
+	ja4OutBuf     = 64  // the hashed form is 36 bytes
+)
+
 func (h *ClientHello) ja4(sorted, hashed bool) string {
 	var (
-		cbuf, ebuf [maxJA4List]uint16
+		cbuf, ebuf [ja4ListBuf]uint16
 		ciphers    = cbuf[:0]
 		exts       = ebuf[:0]
 		extCount   int
@@ -69,12 +85,12 @@ func (h *ClientHello) ja4(sorted, hashed bool) string {
 		slices.Sort(exts)
 	}
 
-	var out [4096]byte
+	var out [ja4OutBuf]byte
 	b := h.appendJA4Prefix(out[:0], len(ciphers), extCount)
 
 	// The raw lists are built in a scratch buffer and either copied out
 	// (JA4_r, JA4_ro) or hashed (JA4, JA4_o).
-	var scratch [4096]byte
+	var scratch [ja4ScratchBuf]byte
 	b = appendJA4Part(b, appendHexList(scratch[:0], ciphers), hashed)
 	b = append(b, '_')
 	b = appendJA4Part(b, h.appendJA4ExtList(scratch[:0], exts), hashed)
