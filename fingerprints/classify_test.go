@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -540,8 +541,7 @@ func TestRequestFromHTTPReadsUserAgentAndClientHintsWhateverTheirCase(t *testing
 			}
 			got := RequestFromHTTP(r, true)
 			want := Request{UserAgent: "UA/1", SecCHUA: `"Chromium";v="131"`, SecCHUAMobile: "?0", SecCHUAPlatform: `"Linux"`, Header: r.Header, ProtoMajor: 1, ServerOffersH2: true}
-			if got.UserAgent != want.UserAgent || got.SecCHUA != want.SecCHUA || got.SecCHUAMobile != want.SecCHUAMobile ||
-				got.SecCHUAPlatform != want.SecCHUAPlatform || got.ProtoMajor != 1 || !got.ServerOffersH2 {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("RequestFromHTTP = %+v, want %+v", got, want)
 			}
 		})

@@ -37,8 +37,9 @@ func (h *ClientHello) JA4O() string { return h.ja4(false, true) }
 // JA4RO returns JA4_ro: wire order, not hashed.
 func (h *ClientHello) JA4RO() string { return h.ja4(false, false) }
 
-// maxJA4List bounds the lists the JA4 functions copy onto the stack; a
-// hostile hello with more values spills to the heap.
+// maxJA4List bounds the lists ja4All copies onto the stack; a hostile
+// hello with more values spills to the heap. ja4All runs only when every
+// fingerprint is asked for, not per connection (see ja4ListBuf for that).
 const maxJA4List = 128
 
 // The stack buffers of [ClientHello.ja4], which runs for every new
