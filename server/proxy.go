@@ -98,8 +98,10 @@ type ProxyConfig struct {
 
 // Proxy is the edge's reverse proxy: an [httputil.ReverseProxy] with
 // Rewrite, round robin over upstreams with passive health, and the
-// mitmwatch headers. Responses stream (FlushInterval -1) and protocol
-// upgrades such as WebSocket pass through.
+// mitmwatch headers. Responses of unknown length (chunked, server-sent
+// events) are flushed to the client after every write, as they arrive;
+// responses with a Content-Length go out through net/http's buffer, so a
+// small one is one write. Protocol upgrades such as WebSocket pass through.
 type Proxy struct {
 	rp       *httputil.ReverseProxy
 	ups      []*upstream
@@ -175,7 +177,11 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     &retryTransport{p: p, base: base},
-		FlushInterval: -1,
+		// Not -1: ReverseProxy then starts a timer goroutine per response
+		// to flush the headers alone, one more write (and TLS record) and
+		// a stack to grow per request. At 0 it still flushes every write
+		// of a streamed response (unknown length, text/event-stream).
+		FlushInterval: 0,
 		BufferPool:    &bufferPool{},
 		ErrorHandler:  p.errorHandler,
 		ErrorLog:      slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),

@@ -332,3 +332,65 @@ func TestPickFailsOpenWhenAllUpstreamsAreDown(t *testing.T) {
 		t.Errorf("with every upstream skipped, pick used %d of 2: want round robin over all", len(seen))
 	}
 }
+
+// countingListener counts the Write calls on the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, l: l}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	l *countingListener
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.l.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+func TestProxySendsASmallResponseOfKnownLengthInOneWrite(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "3")
+		io.WriteString(w, "ok\n")
+	}))
+	defer up.Close()
+	front := httptest.NewUnstartedServer(newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL}}))
+	cl := &countingListener{Listener: front.Listener}
+	front.Listener = cl
+	front.Start()
+	defer front.Close()
+
+	c, err := net.Dial("tcp", front.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := range 3 {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: site.example\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "ok\n" {
+			t.Fatalf("request %d: body %q", i, body)
+		}
+	}
+	// Headers and body together: a flush of the headers alone (what
+	// FlushInterval -1 does) would be a second write, and a second TLS
+	// record, per response.
+	if n := cl.writes.Load(); n != 3 {
+		t.Errorf("%d writes to the client for 3 small responses, want 3", n)
+	}
+}
