@@ -175,8 +175,8 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		base = defaultTransport()
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     &retryTransport{p: p, base: base},
+		Rewrite:   p.rewrite,
+		Transport: &retryTransport{p: p, base: base},
 		// Not -1: ReverseProxy then starts a timer goroutine per response
 		// to flush the headers alone, one more write (and TLS record) and
 		// a stack to grow per request. At 0 it still flushes every write
