@@ -5,6 +5,10 @@
 #   free_port, wait_port PORT [SECONDS]
 #   $work/mitmwatch and $work/upstream-bin, built from this checkout and
 #   from the upstream below
+#   request_headers  -H arguments for curl and wrk: none by default (wrk
+#                    then sends only Host; curl adds User-Agent and
+#                    Accept), or with BENCH_REQUEST=page the headers of a
+#                    browser's page request less its identity
 
 work=$(mktemp -d)
 pids=()
@@ -34,6 +38,33 @@ wait_port() {
 	echo "$bench_name: nothing listens on port $1" >&2
 	exit 1
 }
+
+request_headers=()
+case ${BENCH_REQUEST:-bare} in
+bare) ;;
+page)
+	# The headers of a browser's page request, less those that name a
+	# browser (User-Agent, Sec-CH-UA*, Sec-Fetch-*): with curl's or wrk's
+	# OpenSSL ClientHello, a browser's identity would be judged
+	# intercepted, and these benchmarks measure clean traffic. Typical
+	# values, not copied from one capture. With X-Forwarded-* the upstream
+	# request carries 10 headers before the annotation (curl adds its
+	# User-Agent: 11).
+	request_headers=(
+		-H 'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8'
+		-H 'Accept-Encoding: gzip, deflate, br, zstd'
+		-H 'Accept-Language: en-US,en;q=0.9,de;q=0.8'
+		-H 'Cache-Control: max-age=0'
+		-H 'Cookie: session=3f9a1c7e5b2d4a6c8e0f1a3b5c7d9e1f; theme=dark; consent=necessary%2Canalytics'
+		-H 'Referer: https://www.example.org/'
+		-H 'Upgrade-Insecure-Requests: 1'
+	)
+	;;
+*)
+	echo "$bench_name: BENCH_REQUEST=$BENCH_REQUEST: want bare or page" >&2
+	exit 2
+	;;
+esac
 
 echo "building mitmwatch and the upstream…" >&2
 go build -o "$work/mitmwatch" ./cmd/mitmwatch
