@@ -122,3 +122,29 @@ func BenchmarkCoreFingerprintsOnNewGoroutine(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFingerprintsOnNewGoroutine is BenchmarkCoreFingerprintsOnNewGoroutine
+// for all eight fingerprints: what the first FromContext or verdict
+// endpoint of a connection pays, on that connection's goroutine.
+func BenchmarkFingerprintsOnNewGoroutine(b *testing.B) {
+	h, _ := ParseClientHello(chrome133Record(b))
+	done := make(chan Fingerprints)
+	for _, fresh := range []bool{false, true} {
+		name := "same_goroutine"
+		if fresh {
+			name = "new_goroutine"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if fresh {
+					go func() { done <- h.Fingerprints() }()
+				} else {
+					go func() { done <- Fingerprints{} }()
+					_ = h.Fingerprints()
+				}
+				<-done
+			}
+		})
+	}
+}

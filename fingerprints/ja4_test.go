@@ -1,6 +1,7 @@
 package fingerprints
 
 import (
+	"strings"
 	"testing"
 
 	utls "github.com/refraction-networking/utls"
@@ -175,5 +176,62 @@ func TestJA4MatchesPublishedChromeValues(t *testing.T) {
 			}
 			t.Fatalf("100 hellos in a row had padding %v", !tt.padded)
 		})
+	}
+}
+
+// TestFingerprintsOfAnOversizedHelloMatchTheSingleForms checks the
+// fingerprints of a hello longer than every stack buffer they are built in
+// (1 000 ciphers: over 8 KiB of hex in ja4All's scratch): the lists must
+// spill to the heap and come out whole, the same from the one-pass
+// Fingerprints as from each fingerprint computed on its own.
+func TestFingerprintsOfAnOversizedHelloMatchTheSingleForms(t *testing.T) {
+	th := testHello{ciphers: make([]uint16, 1000)}
+	for i := range th.ciphers {
+		th.ciphers[i] = uint16(0x1300 - i) // descending: sorting has work to do
+	}
+	th.exts = append(th.exts, extSNI("big.example"), extALPN("h2"))
+	for i := range 100 {
+		th.exts = append(th.exts, extEmpty(uint16(0x3000+i)))
+	}
+	sigs := make([]uint16, 150)
+	for i := range sigs {
+		sigs[i] = uint16(0x0400 + i)
+	}
+	th.exts = append(th.exts, extSigAlgs(sigs...))
+	h := mustParse(t, th.records(0))
+
+	f := h.Fingerprints()
+	for _, c := range []struct{ name, got, want string }{
+		{"JA3", f.JA3, h.JA3()},
+		{"JA3N", f.JA3N, h.JA3N()},
+		{"JA4", f.JA4, h.JA4()},
+		{"JA4_r", f.JA4R, h.JA4R()},
+		{"JA4_o", f.JA4O, h.JA4O()},
+		{"JA4_ro", f.JA4RO, h.JA4RO()},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s from Fingerprints = %.60q…, on its own %.60q…", c.name, c.got, c.want)
+		}
+	}
+	if core := h.CoreFingerprints(); core.JA3 != f.JA3 || core.JA3Hash != f.JA3Hash || core.JA4 != f.JA4 {
+		t.Errorf("CoreFingerprints differs from Fingerprints: %+v", core)
+	}
+	// JA4_r lists every cipher (sorted, 4 hex digits and a comma each) and
+	// every extension but SNI and ALPN, then the signature algorithms.
+	parts := strings.Split(f.JA4R, "_")
+	if len(parts) != 4 {
+		t.Fatalf("JA4_r has %d parts: %.80q…", len(parts), f.JA4R)
+	}
+	if n := strings.Count(parts[1], ",") + 1; n != 1000 || !strings.HasPrefix(parts[1], "0f19,") || !strings.HasSuffix(parts[1], ",1300") {
+		t.Errorf("JA4_r cipher list: %d values, %.20q…%q", n, parts[1], parts[1][len(parts[1])-10:])
+	}
+	if n := strings.Count(parts[2], ",") + 1; n != 101 {
+		t.Errorf("JA4_r extension list: %d values, want 101 (100 and signature_algorithms)", n)
+	}
+	if n := strings.Count(parts[3], ",") + 1; n != 150 {
+		t.Errorf("JA4_r signature algorithms: %d values, want 150", n)
+	}
+	if !strings.HasPrefix(f.JA4, "t13d9999h2_") && !strings.HasPrefix(f.JA4, "t12d9999h2_") {
+		t.Errorf("JA4 %q: want the counts capped at 99", f.JA4)
 	}
 }
