@@ -198,7 +198,9 @@ return 1
 // Returns {clients, field, sum, ..., "jc:"..JA4, clients, ...}, without
 // the JA4s that have no clients (only connections without an address).
 // PFCOUNT takes the union of up to 1000 HLLs directly; larger unions are
-// merged into the tmp key in chunks (Lua's unpack has a stack limit).
+// merged into the tmp key in chunks (Lua's unpack has a stack limit). The
+// tmp key expires after a minute, in case the script fails before it
+// deletes it.
 const sumLua = `
 local n = tonumber(ARGV[1])
 local bp, jp = ARGV[2], ARGV[3]
@@ -245,6 +247,9 @@ local function union(t, i, j)
   while i <= j do
     local e = math.min(i + 999, j)
     redis.call('PFMERGE', KEYS[1], unpack(t, i, e))
+    -- Redis does not undo a failed script's writes: should a later
+    -- command fail, the tmp key goes by itself.
+    redis.call('PEXPIRE', KEYS[1], 60000)
     i = e + 1
   end
   local c = redis.call('PFCOUNT', KEYS[1])

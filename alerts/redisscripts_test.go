@@ -150,3 +150,44 @@ func TestFingerprintReasonsKeepEveryBit(t *testing.T) {
 		})
 	}
 }
+
+// TestSumScriptLeavesNoPermanentTmpKeyWhenItFails makes the sum script fail
+// between its first PFMERGE into the tmp key and the DEL (the 1 001st HLL
+// is not an HLL): Redis keeps a failed script's writes, so the tmp key must
+// carry an expiry rather than stay for ever.
+func TestSumScriptLeavesNoPermanentTmpKeyWhenItFails(t *testing.T) {
+	for _, kind := range redisKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			_, c, prefix := kind.new(t)
+			const n = 1001 // over the 1 000 HLLs PFCOUNT takes at once
+			tag := prefix + "{sumfail}:"
+			keys := []string{tag + "tmp"}
+			for i := range n {
+				keys = append(keys, tag+"b:"+strconv.Itoa(i))
+			}
+			for i := range n {
+				keys = append(keys, tag+"h:"+strconv.Itoa(i))
+			}
+			if err := c.PFAdd(ctx, keys[n+1], "a").Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Set(ctx, keys[2*n], "not an hll", time.Minute).Err(); err != nil {
+				t.Fatal(err)
+			}
+			args := []any{n}
+			err := newRedisScripts().sum.Run(ctx, c, keys, args...).Err()
+			if err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+				t.Fatalf("sum script: err = %v, want WRONGTYPE from the second PFMERGE", err)
+			}
+			ttl, err := c.PTTL(ctx, keys[0]).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// -2: gone; > 0: going. -1 is a key that stays for ever.
+			if ttl == -1 || ttl > time.Minute {
+				t.Errorf("tmp key TTL %v after the failed script, want none or at most a minute", ttl)
+			}
+		})
+	}
+}
