@@ -125,3 +125,38 @@ func BenchmarkEvaluateRedis(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTopRedis is one Top over the last hour of a real redis-server
+// (standalone) holding 100 networks, each with 20 intercepted JA4s seen in
+// each of 30 minutes: without and with the per-JA4 client counts
+// (TopQuery.JA4Clients), which only the new_fingerprint rule asks for.
+func BenchmarkTopRedis(b *testing.B) {
+	c := standaloneClient(b)
+	st, err := NewRedisStore(c, RedisConfig{Prefix: newPrefix()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	for m := range 30 {
+		var obs []Observation
+		for i := range 100 {
+			for j := range 20 {
+				obs = append(obs, traffic("KZ", uint32(1000+i), "AS org", 2, 1, "Product", fmt.Sprintf("t13d1516h2_%012d_bbbbbbbbbbbb", j), 100*i+j)...)
+			}
+		}
+		feed(b, st, now.Add(time.Duration(m-30)*time.Minute), obs...)
+	}
+	ctx := context.Background()
+	for _, ja4 := range []bool{false, true} {
+		b.Run(fmt.Sprintf("ja4_clients=%v", ja4), func(b *testing.B) {
+			q := TopQuery{From: now.Add(-time.Hour), To: now.Add(time.Minute), Limit: -1, JA4Clients: ja4}
+			b.ReportAllocs()
+			for b.Loop() {
+				rows, err := st.Top(ctx, q)
+				if err != nil || len(rows) != 100 {
+					b.Fatalf("Top: %d rows, %v", len(rows), err)
+				}
+			}
+		})
+	}
+}

@@ -163,8 +163,8 @@ func (s *MemoryStore) prune(cutoff, ja4Cutoff int64) {
 }
 
 // window sums each network's buckets over minutes [first, end) for the
-// networks keep accepts.
-func (s *MemoryStore) window(first, end int64, keep func(Network) bool) []networkWindow {
+// networks keep accepts; withJA4, it also counts each JA4's clients.
+func (s *MemoryStore) window(first, end int64, keep func(Network) bool, withJA4 bool) []networkWindow {
 	var out []networkWindow
 	for n, byMin := range s.nets {
 		if keep != nil && !keep(n) {
@@ -184,6 +184,9 @@ func (s *MemoryStore) window(first, end int64, keep func(Network) bool) []networ
 			w.intercepted = addMap(w.intercepted, b.intercepted)
 			w.unknown = addMap(w.unknown, b.unknown)
 			u.merge(&b.clients)
+			if !withJA4 {
+				continue
+			}
 			for ja4, h := range b.ja4Clients {
 				if ja4u == nil {
 					ja4u = make(map[string]*hll)
@@ -219,7 +222,7 @@ func (s *MemoryStore) Top(ctx context.Context, q TopQuery) ([]NetworkStats, erro
 	first, end := minuteRange(q.From, q.To)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return rankTop(q, s.window(first, end, nil), s.orgs), nil
+	return rankTop(q, s.window(first, end, nil, q.JA4Clients), s.orgs), nil
 }
 
 // Series implements [Store.Series].

@@ -540,7 +540,7 @@ func (s *RedisStore) Top(ctx context.Context, q TopQuery) ([]NetworkStats, error
 	nets := slices.SortedFunc(maps.Keys(active), compareNetworks)
 	calls := make([]call, len(nets))
 	for i, n := range nets {
-		calls[i] = s.sumCall(n, active[n], true)
+		calls[i] = s.sumCall(n, active[n], q.JA4Clients)
 	}
 	cmds, err := s.exec(ctx, calls)
 	if err != nil {

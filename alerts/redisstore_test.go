@@ -279,7 +279,7 @@ func TestRedisPartialApplyRetryIsExact(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute)})
+			rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute), JA4Clients: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -362,7 +362,7 @@ func TestRedisClusterStaleSlotMapIsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute), Limit: 100})
+	rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute), Limit: 100, JA4Clients: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestJA4ClientsKeptForJA4ClientRetention(t *testing.T) {
 			if err := s.Apply(ctx, batch(2, later, Network{"DE", 3320})); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute)})
+			rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute), JA4Clients: true})
 			if err != nil || len(rows) != 1 {
 				t.Fatalf("Top = %+v, %v", rows, err)
 			}

@@ -107,7 +107,8 @@ func (r *rule) window(now time.Time) (from, to time.Time) {
 func (r *rule) measure(ctx context.Context, st Store, now time.Time) (*measurement, error) {
 	from, to := r.window(now)
 	m := &measurement{from: from, to: to, findings: map[Subject]*finding{}}
-	rows, err := st.Top(ctx, TopQuery{From: from, To: to, Group: r.group, Limit: -1, MinBrowser: 1})
+	rows, err := st.Top(ctx, TopQuery{From: from, To: to, Group: r.group, Limit: -1, MinBrowser: 1,
+		JA4Clients: r.cfg.Type == RuleNewFingerprint})
 	if err != nil {
 		return nil, fmt.Errorf("alerts: rule %s: %w", r.cfg.Name, err)
 	}

@@ -75,6 +75,11 @@ type TopQuery struct {
 	// MinBrowser leaves out rows with fewer browser connections, so one
 	// intercepted connection out of one does not top the list. Default 1.
 	MinBrowser uint64
+	// JA4Clients asks for [NetworkStats].JA4Clients too: the distinct
+	// clients per intercepted or unknown JA4, which the new_fingerprint
+	// rule judges. Off by default, as it is the dearest part of a query:
+	// a HyperLogLog union per JA4 and network over the window.
+	JA4Clients bool
 }
 
 // NetworkStats is one row of [Store.Top].
@@ -101,7 +106,8 @@ type NetworkStats struct {
 	// distinct clients whose browser connections carried it (either
 	// verdict; HyperLogLog, about 1% error); for country and ASN rows it
 	// is the sum over their networks, like Clients. A JA4 seen only from
-	// connections without a client address has no entry.
+	// connections without a client address has no entry. Nil unless
+	// [TopQuery].JA4Clients asked for it.
 	JA4Clients map[string]uint64 `json:"ja4_clients,omitempty"`
 }
 

@@ -100,7 +100,7 @@ var scenarioJA4Clients = map[Network]map[string]uint64{
 
 func TestStoreContract(t *testing.T) {
 	ctx := context.Background()
-	window := TopQuery{From: t0, To: t0.Add(3 * time.Minute), Limit: -1}
+	window := TopQuery{From: t0, To: t0.Add(3 * time.Minute), Limit: -1, JA4Clients: true}
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			t.Run("counts_exact_after_one_flush", func(t *testing.T) {
@@ -407,7 +407,7 @@ func TestStoreContract(t *testing.T) {
 				if err := s.Apply(ctx, other); err != nil {
 					t.Fatal(err)
 				}
-				got, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute)})
+				got, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute), JA4Clients: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -418,8 +418,8 @@ func TestStoreContract(t *testing.T) {
 			t.Run("ja4_clients_distinct_per_ja4_across_minutes", func(t *testing.T) {
 				s := ja4ClientsStore(t, kind)
 				kz, kz2 := Network{"KZ", 9198}, Network{"KZ", 29555}
-				three := TopQuery{From: t0, To: t0.Add(3 * time.Minute), Limit: -1}
-				lastMinute := TopQuery{From: t0.Add(2 * time.Minute), To: t0.Add(3 * time.Minute), Limit: -1}
+				three := TopQuery{From: t0, To: t0.Add(3 * time.Minute), Limit: -1, JA4Clients: true}
+				lastMinute := TopQuery{From: t0.Add(2 * time.Minute), To: t0.Add(3 * time.Minute), Limit: -1, JA4Clients: true}
 				byCountry := three
 				byCountry.Group = GroupCountry
 				tests := []struct {
@@ -509,7 +509,7 @@ func TestStoreContract(t *testing.T) {
 				if err := s.Apply(ctx, b); err != nil {
 					t.Fatal(err)
 				}
-				rows, err := s.Top(ctx, TopQuery{From: minuteTime(end - minutes), To: minuteTime(end)})
+				rows, err := s.Top(ctx, TopQuery{From: minuteTime(end - minutes), To: minuteTime(end), JA4Clients: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -519,6 +519,30 @@ func TestStoreContract(t *testing.T) {
 				checkClients(t, "clients", &rows[0].Clients, distinct, 0.03)
 				got := rows[0].JA4Clients[ja4Z]
 				checkClients(t, "ja4Z clients", &got, distinct, 0.03)
+			})
+			t.Run("ja4_clients_only_when_asked", func(t *testing.T) {
+				s, _, _ := kind.new(t)
+				hs := []uint64{splitmix64(1), splitmix64(2), splitmix64(3)}
+				b := &Batch{Node: "n1", Seq: 1, Time: t0, Retention: DefaultRetention, Buckets: []Bucket{{
+					Network: Network{"KZ", 9198}, Minute: minuteOf(t0),
+					Counts:         Counts{Connections: 3, Browser: 3, Intercepted: 3},
+					InterceptedJA4: map[string]uint64{ja4X: 3}, Clients: hs, JA4Clients: map[string][]uint64{ja4X: hs},
+				}}}
+				if err := s.Apply(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+				for _, asked := range []bool{false, true} {
+					rows, err := s.Top(ctx, TopQuery{From: t0, To: t0.Add(time.Minute), JA4Clients: asked})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(rows) != 1 || rows[0].InterceptedJA4[ja4X] != 3 {
+						t.Fatalf("JA4Clients %v: Top = %+v, want KZ:9198 with 3 ja4X connections", asked, rows)
+					}
+					if got := rows[0].JA4Clients; asked && got[ja4X] != 3 || !asked && got != nil {
+						t.Errorf("JA4Clients %v: row's JA4Clients = %v", asked, got)
+					}
+				}
 			})
 			t.Run("unique_clients_approximate", func(t *testing.T) {
 				s, _, _ := kind.new(t)
