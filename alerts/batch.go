@@ -40,7 +40,8 @@ type Batch struct {
 
 // JA4Note is what a batch's observations said about one JA4 beyond counts.
 type JA4Note struct {
-	// Grade is the latest grade other than GradeNone seen.
+	// Grade is the latest grade other than GradeNone seen. Stores keep
+	// the grade of the newest minute across batches.
 	Grade fingerprints.Grade
 	// Reasons is the union of the verdicts' reasons.
 	Reasons fingerprints.Reasons

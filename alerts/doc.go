@@ -95,8 +95,8 @@
 //	                                                                              before newest - R are
 //	                                                                              trimmed
 //	P:{fp}:n:<JA4>       ZSET       network "CC:ASN" → first minute seen there    last sighting + R
-//	P:{fp}:grade         HASH       JA4 → TLS grade (fingerprints.Grade: 1 A,     as P:{fp}:first;
-//	                                2 B, 3 C, 4 F), the latest non-zero written   fields of trimmed
+//	P:{fp}:grade         HASH       JA4 → "grade:minute" (fingerprints.Grade: 1   as P:{fp}:first;
+//	                                A, 2 B, 3 C, 4 F; the newest minute's wins)   fields of trimmed
 //	P:{fp}:reasons       HASH       JA4 → verdict reasons, the OR of every        JA4s deleted
 //	                                node's fingerprints.Reasons bits (a signed
 //	                                32-bit number: bit 31 reads negative)
@@ -110,9 +110,10 @@
 // reasons ([Batch].JA4Notes: what the observations of the flush interval
 // said, the latest grade and the union of reasons); then it trims JA4s
 // last seen before newest - R from both ZSETs and both HASHes and extends
-// the four keys' expiry. Each step is idempotent, and all but the grade
-// (the latest non-zero written, whichever node wrote it) are
-// order-independent, so the script needs no ack. The AS name is written
+// the four keys' expiry. Each step is idempotent and order-independent
+// (the grade kept is the one of the newest minute, whichever node and
+// whenever it wrote it; a grade written without its minute by an earlier
+// version counts as the oldest), so the script needs no ack. The AS name is written
 // when a recorder first sees it, when it changes, and hourly, not per
 // event.
 //

@@ -3,8 +3,11 @@ package alerts
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // MemoryStore is the embedded [Store]: everything in this process's memory,
@@ -35,9 +38,11 @@ type memBucket struct {
 type memFingerprint struct {
 	first, last int64
 	nets        map[Network]int64 // first-seen minute per network
-	// note is the latest grade other than none and the union of reasons
-	// of the batches' JA4Notes.
-	note JA4Note
+	// note is the grade other than none of the newest minute and the
+	// union of reasons of the batches' JA4Notes; noteAt is the minute of
+	// that grade (the last minute of the JA4 in the batch that gave it).
+	note   JA4Note
+	noteAt int64
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -108,8 +113,17 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 	for ja4, note := range b.JA4Notes {
 		// Notes ride with the fingerprint index: a JA4 the buckets did
 		// not index has nowhere to keep them.
-		if f := s.fps[ja4]; f != nil {
-			f.note = f.note.merge(note)
+		f := s.fps[ja4]
+		if f == nil {
+			continue
+		}
+		f.note.Reasons |= note.Reasons
+		if note.Grade == fingerprints.GradeNone {
+			continue
+		}
+		// The grade of the newest minute wins, as in fingerprintLua.
+		if at := lastMinuteOf(b, ja4); f.note.Grade == fingerprints.GradeNone || at >= f.noteAt {
+			f.note.Grade, f.noteAt = note.Grade, at
 		}
 	}
 	for asn, name := range b.ASOrgs {
@@ -119,6 +133,20 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 		s.prune(minuteOf(b.Time.Add(-b.Retention)), minuteOf(b.Time.Add(-min(b.Retention, JA4ClientRetention))))
 	}
 	return nil
+}
+
+// lastMinuteOf is the last minute of b whose buckets count ja4.
+func lastMinuteOf(b *Batch, ja4 string) int64 {
+	last := int64(math.MinInt64)
+	for i := range b.Buckets {
+		bk := &b.Buckets[i]
+		_, i := bk.InterceptedJA4[ja4]
+		_, u := bk.UnknownJA4[ja4]
+		if i || u {
+			last = max(last, bk.Minute)
+		}
+	}
+	return last
 }
 
 func (s *MemoryStore) sawFingerprint(ja4 string, n Network, minute int64) {

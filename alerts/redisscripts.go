@@ -129,10 +129,11 @@ for i = nk + 2, #ARGV do A[#A + 1] = ARGV[i] end
 // ZADD LT keeps the earliest score and ZADD GT the latest, reasons are
 // OR-ed into the stored ones (bit.bor, whose result is a signed 32-bit
 // number: the Go side truncates it back to uint32), a grade is written
-// only when not 0, and expiries are only ever extended, so the script is
-// idempotent and, but for the grade, order-independent: it needs no ack.
-// A JA4's grade is the latest non-zero grade written, by any node (the
-// grade of one JA4 rarely differs between hellos).
+// only when not 0 and with the JA4's last minute in the batch, over a
+// grade of an older minute only, and expiries are only ever extended, so
+// the script is idempotent and order-independent: it needs no ack. (The
+// grade of one JA4 rarely differs between hellos; when it does, the newest
+// minute's is kept, whatever order the batches arrive in.)
 const fingerprintLua = `
 local now = tonumber(redis.call('TIME')[1])
 -- extend sets an absolute expiry unless the key already lives longer: a
@@ -149,7 +150,14 @@ for k = 5, #KEYS do
   redis.call('ZADD', KEYS[1], 'LT', ARGV[a + 1], ja4)
   redis.call('ZADD', KEYS[2], 'GT', ARGV[a + 2], ja4)
   if tonumber(ARGV[a + 3]) ~= 0 then
-    redis.call('HSET', KEYS[3], ja4, ARGV[a + 3])
+    -- The grade of the newest minute wins: "grade:minute", so that a batch
+    -- retried late or a node catching up does not put back an older one.
+    -- A bare grade (written before the minute was kept) counts as oldest.
+    local cur = redis.call('HGET', KEYS[3], ja4)
+    local at = cur and tonumber(string.match(cur, ':(%-?%d+)$'))
+    if not at or tonumber(ARGV[a + 2]) >= at then
+      redis.call('HSET', KEYS[3], ja4, ARGV[a + 3] .. ':' .. ARGV[a + 2])
+    end
   end
   local r = tonumber(ARGV[a + 4])
   if r ~= 0 then

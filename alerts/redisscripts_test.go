@@ -191,3 +191,51 @@ func TestSumScriptLeavesNoPermanentTmpKeyWhenItFails(t *testing.T) {
 		})
 	}
 }
+
+// TestFingerprintGradeKeepsItsMinute checks the stored form of a JA4's
+// grade, "grade:minute", and that a bare grade left by an earlier version
+// reads back and counts as older than any graded batch.
+func TestFingerprintGradeKeepsItsMinute(t *testing.T) {
+	for _, kind := range redisKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, c, prefix := kind.new(t)
+			k := redisKeys{prefix: prefix}
+			m := minuteOf(t0)
+			apply := func(seq uint64, minute int64, g fingerprints.Grade) {
+				t.Helper()
+				b := &Batch{Node: "n", Seq: seq, Time: minuteTime(minute), Retention: DefaultRetention, Buckets: []Bucket{{
+					Network: Network{"KZ", 9198}, Minute: minute,
+					Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
+					UnknownJA4: map[string]uint64{ja4X: 1},
+				}}, JA4Notes: map[string]JA4Note{ja4X: {Grade: g}}}
+				if err := s.Apply(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			grade := func() string {
+				t.Helper()
+				fs, err := s.NewFingerprints(ctx, FingerprintQuery{Since: minuteTime(m - 60)})
+				if err != nil || len(fs) != 1 {
+					t.Fatalf("NewFingerprints = %+v, %v", fs, err)
+				}
+				return fs[0].Grade
+			}
+			apply(1, m, fingerprints.GradeB)
+			if v, _ := c.HGet(ctx, k.fpGrade(), ja4X).Result(); v != strconv.Itoa(int(fingerprints.GradeB))+":"+strconv.FormatInt(m, 10) {
+				t.Errorf("stored grade %q, want grade:minute", v)
+			}
+			// An earlier version's bare grade.
+			if err := c.HSet(ctx, k.fpGrade(), ja4X, strconv.Itoa(int(fingerprints.GradeF))).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if g := grade(); g != "F" {
+				t.Errorf("bare grade reads as %q, want F", g)
+			}
+			apply(2, m-10, fingerprints.GradeC) // older than the bare grade's unknown minute: still wins
+			if g := grade(); g != "C" {
+				t.Errorf("after a graded batch over a bare grade: %q, want C", g)
+			}
+		})
+	}
+}

@@ -669,12 +669,14 @@ func (s *RedisStore) NewFingerprints(ctx context.Context, q FingerprintQuery) ([
 }
 
 // decodeGrade returns the grade in the i-th value of an HMGET of the
-// grade HASH; GradeNone when absent or not a grade.
+// grade HASH ("grade:minute", or a bare grade as written by earlier
+// versions); GradeNone when absent or not a grade.
 func decodeGrade(vals []any, i int) fingerprints.Grade {
 	if i >= len(vals) {
 		return fingerprints.GradeNone
 	}
 	v, _ := vals[i].(string)
+	v, _, _ = strings.Cut(v, ":")
 	g, err := strconv.ParseUint(v, 10, 8)
 	if err != nil || g > uint64(fingerprints.GradeF) {
 		return fingerprints.GradeNone

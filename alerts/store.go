@@ -153,8 +153,9 @@ type FingerprintSighting struct {
 	LastSeen  time.Time `json:"last_seen"`
 	// Networks says where it was seen, earliest first.
 	Networks []FingerprintNetwork `json:"networks"`
-	// Grade is the interceptor's TLS grade ("A", "B", "C", "F") that the
-	// latest graded observation of any node carried; "" when none did.
+	// Grade is the interceptor's TLS grade ("A", "B", "C", "F") of the
+	// newest minute with a graded observation, on any node; "" when none
+	// had one.
 	Grade string `json:"grade,omitempty"`
 	// Reasons are the union of the reasons of its verdicts, on all nodes,
 	// as sentences; nil when none were recorded.

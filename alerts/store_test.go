@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -384,6 +385,60 @@ func TestStoreContract(t *testing.T) {
 							if fs.Grade != w.grade || !reflect.DeepEqual(fs.Reasons, wantReasons) {
 								t.Errorf("%s: grade %q reasons %q, want %q %q", fs.JA4, fs.Grade, fs.Reasons, w.grade, wantReasons)
 							}
+						}
+					})
+				}
+			})
+			t.Run("ja4_grade_follows_the_newest_minute", func(t *testing.T) {
+				// Batches carry minutes; a batch retried late, or a node
+				// catching up, must not put back the grade of an older
+				// minute over a newer one. Reasons still add up.
+				r1, r2 := fingerprints.ReasonMissingGREASE, fingerprints.ReasonCipherOrder
+				type applied struct {
+					node   string
+					minute int64 // after t0
+					grade  fingerprints.Grade
+					reason fingerprints.Reason
+				}
+				tests := []struct {
+					name      string
+					batches   []applied
+					wantGrade string
+				}{
+					{"older_minute_applied_later_keeps_the_newer_grade",
+						[]applied{{"a", 5, fingerprints.GradeF, r1}, {"b", 0, fingerprints.GradeB, r2}}, "F"},
+					{"newer_minute_replaces_the_grade",
+						[]applied{{"a", 0, fingerprints.GradeB, r1}, {"b", 5, fingerprints.GradeF, r2}}, "F"},
+					{"same_minute_the_later_batch_wins",
+						[]applied{{"a", 5, fingerprints.GradeB, r1}, {"b", 5, fingerprints.GradeF, r2}}, "F"},
+					{"an_older_minute_may_grade_an_ungraded_ja4",
+						[]applied{{"a", 5, fingerprints.GradeNone, r1}, {"b", 0, fingerprints.GradeC, r2}}, "C"},
+				}
+				for _, tc := range tests {
+					t.Run(tc.name, func(t *testing.T) {
+						s, _, _ := kind.new(t)
+						for i, a := range tc.batches {
+							m := minuteOf(t0) + a.minute
+							b := &Batch{Node: a.node, Seq: uint64(i + 1), Time: minuteTime(m), Retention: DefaultRetention,
+								JA4Notes: map[string]JA4Note{ja4X: {Grade: a.grade, Reasons: fingerprints.Reasons(0).Add(a.reason)}},
+								Buckets: []Bucket{{Network: Network{"KZ", 9198}, Minute: m,
+									Counts: Counts{Connections: 1, Browser: 1, Unknown: 1}, UnknownJA4: map[string]uint64{ja4X: 1}}}}
+							if err := s.Apply(ctx, b); err != nil {
+								t.Fatal(err)
+							}
+						}
+						got, err := s.NewFingerprints(ctx, FingerprintQuery{Since: t0})
+						if err != nil {
+							t.Fatal(err)
+						}
+						want := []string{r1.String(), r2.String()}
+						slices.Sort(want)
+						if len(got) != 1 {
+							t.Fatalf("NewFingerprints = %+v, want ja4X only", got)
+						}
+						reasons := slices.Sorted(slices.Values(got[0].Reasons))
+						if got[0].Grade != tc.wantGrade || !reflect.DeepEqual(reasons, want) {
+							t.Errorf("grade %q reasons %q, want %q %q", got[0].Grade, got[0].Reasons, tc.wantGrade, want)
 						}
 					})
 				}
