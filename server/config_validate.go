@@ -85,12 +85,75 @@ func (c *Config) validateHTTPListen(v *validator) {
 		v.addErr("http_listen", err)
 		return
 	}
-	switch c.HTTPListen {
-	case c.Listen:
-		v.add("http_listen", "same address as listen")
-	case c.Admin.Listen:
-		v.add("http_listen", "same address as admin.listen")
+	switch {
+	case listenersClash(c.HTTPListen, c.Listen):
+		v.add("http_listen", "%s", clashMessage(c.HTTPListen, c.Listen, "listen"))
+	case listenersClash(c.HTTPListen, c.Admin.Listen):
+		v.add("http_listen", "%s", clashMessage(c.HTTPListen, c.Admin.Listen, "admin.listen"))
 	}
+}
+
+// listenersClash reports whether two listen addresses would want the same
+// port on a shared interface, so that the second bind fails: the same port
+// (not 0, which picks a free one) and the same address, or one of them on
+// every interface. An empty host and "::" take every interface of both
+// families, "0.0.0.0" every IPv4 one. "localhost" counts as 127.0.0.1,
+// the address Go listens on for it; other host names are compared as
+// written (resolving them is the bind's job), so a clash they hide is
+// left to the bind's own error rather than refusing a good file.
+func listenersClash(a, b string) bool {
+	ha, pa, errA := splitHostPort(a)
+	hb, pb, errB := splitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == 0 {
+		return false
+	}
+	ka, kb := listenHostKind(ha), listenHostKind(hb)
+	switch {
+	case ka.any || kb.any:
+		return true
+	case ka.any4:
+		return kb.ip.Is4()
+	case kb.any4:
+		return ka.ip.Is4()
+	case ka.ip.IsValid() || kb.ip.IsValid():
+		return ka.ip == kb.ip
+	}
+	return strings.EqualFold(ha, hb)
+}
+
+// listenHost is what a listen host means to listenersClash.
+type listenHost struct {
+	any  bool       // every interface, both families
+	any4 bool       // every IPv4 interface
+	ip   netip.Addr // a single address; invalid for a host name
+}
+
+func listenHostKind(host string) listenHost {
+	if host == "" {
+		return listenHost{any: true}
+	}
+	if strings.EqualFold(host, "localhost") {
+		return listenHost{ip: netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+	}
+	a, err := netip.ParseAddr(host)
+	switch {
+	case err != nil:
+		return listenHost{}
+	case a == netip.IPv4Unspecified():
+		return listenHost{any4: true}
+	case a.IsUnspecified():
+		return listenHost{any: true}
+	}
+	return listenHost{ip: a.Unmap()}
+}
+
+// clashMessage says why addr cannot be bound beside other (the value of
+// key).
+func clashMessage(addr, other, key string) string {
+	if addr == other {
+		return "same address as " + key
+	}
+	return fmt.Sprintf("%s and %s %s use the same port on a shared interface: the second would fail to bind", addr, key, other)
 }
 
 // checkAddr checks a host:port to listen on or dial.
@@ -333,8 +396,8 @@ func (c *Config) validateAdmin(v *validator) {
 	if !isLoopbackHost(host) && a.Token == "" && a.TokenFile == "" {
 		v.add("admin.listen", "%s is not a loopback address: set admin.token or admin.token_file (metrics and the dashboard would be open to the network)", a.Listen)
 	}
-	if a.Listen == c.Listen {
-		v.add("admin.listen", "same address as listen")
+	if listenersClash(a.Listen, c.Listen) {
+		v.add("admin.listen", "%s", clashMessage(a.Listen, c.Listen, "listen"))
 	}
 }
 

@@ -129,6 +129,11 @@ func TestValidate(t *testing.T) {
 			wantKey: "listen", wantMsg: "neither an IP address nor a host name"},
 		{name: "admin_on_the_serving_address", mutate: func(c *Config) { c.Admin.Listen = c.Listen },
 			wantKey: "admin.listen", wantMsg: "same address as listen"},
+		{name: "admin_on_every_interface_at_the_serving_port", mutate: func(c *Config) {
+			c.Listen, c.Admin.Listen, c.Admin.Token = "127.0.0.1:8443", "0.0.0.0:8443", strings.Repeat("t", MinAdminTokenLength)
+		}, wantKey: "admin.listen", wantMsg: "0.0.0.0:8443 and listen 127.0.0.1:8443 use the same port on a shared interface"},
+		{name: "http_listen_on_localhost_at_the_admin_port", mutate: func(c *Config) { c.HTTPListen = "localhost:9090" },
+			wantKey: "http_listen", wantMsg: "admin.listen 127.0.0.1:9090 use the same port"},
 		{name: "http_listen_is_valid", mutate: func(c *Config) { c.HTTPListen = "0.0.0.0:80" }},
 		{name: "http_listen_without_port", mutate: func(c *Config) { c.HTTPListen = "0.0.0.0" },
 			wantKey: "http_listen", wantMsg: "want host:port"},
@@ -242,5 +247,39 @@ func TestPackageErrors(t *testing.T) {
 	odd := packageErrors(errors.Join(fmt.Errorf("%w: something without a key", alerts.ErrConfig)), alerts.ErrConfig, "alerts")
 	if len(odd) != 1 || odd[0].Key != "alerts" || odd[0].Err.Error() != "something without a key" {
 		t.Errorf("got %+v", odd[0])
+	}
+}
+
+func TestListenersClash(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b string
+		want bool
+	}{
+		{"same_address", "127.0.0.1:9090", "127.0.0.1:9090", true},
+		{"other_port", "127.0.0.1:9090", "127.0.0.1:9091", false},
+		{"other_loopback_address", "127.0.0.1:9090", "127.0.0.2:9090", false},
+		{"ipv4_wildcard_covers_loopback", "0.0.0.0:9090", "127.0.0.1:9090", true},
+		{"ipv4_wildcard_leaves_ipv6", "0.0.0.0:9090", "[::1]:9090", false},
+		{"empty_host_covers_everything", ":443", "[::1]:443", true},
+		{"ipv6_wildcard_covers_ipv4", "[::]:443", "192.0.2.1:443", true},
+		{"localhost_is_127_0_0_1", "localhost:9090", "127.0.0.1:9090", true},
+		{"localhost_is_not_ipv6_loopback", "localhost:9090", "[::1]:9090", false},
+		{"ipv4_mapped_ipv6_is_ipv4", "[::ffff:127.0.0.1]:9090", "127.0.0.1:9090", true},
+		{"same_host_name_any_case", "Edge.Example:443", "edge.example:443", true},
+		{"host_name_beside_ipv4_wildcard_left_to_the_bind", "edge.example:443", "0.0.0.0:443", false},
+		{"host_name_beside_dual_stack_wildcard", "edge.example:443", "[::]:443", true},
+		{"port_zero_never_clashes", "127.0.0.1:0", "127.0.0.1:0", false},
+		{"unparsable_never_clashes", "127.0.0.1", "127.0.0.1:80", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := listenersClash(tt.a, tt.b); got != tt.want {
+				t.Errorf("listenersClash(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+			}
+			if got := listenersClash(tt.b, tt.a); got != tt.want {
+				t.Errorf("listenersClash(%q, %q) = %v, want %v (the other way round)", tt.b, tt.a, got, tt.want)
+			}
+		})
 	}
 }
