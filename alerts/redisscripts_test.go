@@ -10,6 +10,20 @@ import (
 	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
+// applyUnknownJA4 applies node "n"'s batch seq: one unknown browser
+// connection with ja4 in KZ:9198 at minute, and note for ja4.
+func applyUnknownJA4(t *testing.T, s Store, seq uint64, minute int64, retention time.Duration, ja4 string, note JA4Note) {
+	t.Helper()
+	b := &Batch{Node: "n", Seq: seq, Time: minuteTime(minute), Retention: retention, Buckets: []Bucket{{
+		Network: Network{"KZ", 9198}, Minute: minute,
+		Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
+		UnknownJA4: map[string]uint64{ja4: 1},
+	}}, JA4Notes: map[string]JA4Note{ja4: note}}
+	if err := s.Apply(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFingerprintScriptTrimsStaleFingerprints checks that the fingerprint
 // index forgets JA4s not seen within the retention, so "first seen" stays
 // bounded, and keeps the earliest first-seen and latest last-seen minute
@@ -23,14 +37,8 @@ func TestFingerprintScriptTrimsStaleFingerprints(t *testing.T) {
 			m := minuteOf(t0)
 			apply := func(seq uint64, minute int64, ja4 string) {
 				t.Helper()
-				b := &Batch{Node: "n", Seq: seq, Time: minuteTime(minute), Retention: time.Hour, Buckets: []Bucket{{
-					Network: Network{"KZ", 9198}, Minute: minute,
-					Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
-					UnknownJA4: map[string]uint64{ja4: 1},
-				}}, JA4Notes: map[string]JA4Note{ja4: {Grade: fingerprints.GradeB, Reasons: 1 << fingerprints.ReasonCipherOrder}}}
-				if err := s.Apply(ctx, b); err != nil {
-					t.Fatal(err)
-				}
+				applyUnknownJA4(t, s, seq, minute, time.Hour, ja4,
+					JA4Note{Grade: fingerprints.GradeB, Reasons: 1 << fingerprints.ReasonCipherOrder})
 			}
 			apply(1, m+10, ja4X)
 			apply(2, m, ja4X) // an older minute arriving late
@@ -204,14 +212,7 @@ func TestFingerprintGradeKeepsItsMinute(t *testing.T) {
 			m := minuteOf(t0)
 			apply := func(seq uint64, minute int64, g fingerprints.Grade) {
 				t.Helper()
-				b := &Batch{Node: "n", Seq: seq, Time: minuteTime(minute), Retention: DefaultRetention, Buckets: []Bucket{{
-					Network: Network{"KZ", 9198}, Minute: minute,
-					Counts:     Counts{Connections: 1, Browser: 1, Unknown: 1},
-					UnknownJA4: map[string]uint64{ja4X: 1},
-				}}, JA4Notes: map[string]JA4Note{ja4X: {Grade: g}}}
-				if err := s.Apply(ctx, b); err != nil {
-					t.Fatal(err)
-				}
+				applyUnknownJA4(t, s, seq, minute, DefaultRetention, ja4X, JA4Note{Grade: g})
 			}
 			grade := func() string {
 				t.Helper()

@@ -102,32 +102,20 @@ func BenchmarkCoreFingerprints(b *testing.B) {
 // costs: the runtime copies the stack into a bigger one.
 func BenchmarkCoreFingerprintsOnNewGoroutine(b *testing.B) {
 	h, _ := ParseClientHello(chrome133Record(b))
-	done := make(chan Fingerprints)
-	for _, fresh := range []bool{false, true} {
-		name := "same_goroutine"
-		if fresh {
-			name = "new_goroutine"
-		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if fresh {
-					go func() { done <- h.CoreFingerprints() }()
-				} else {
-					go func() { done <- Fingerprints{} }()
-					_ = h.CoreFingerprints()
-				}
-				<-done
-			}
-		})
-	}
+	benchOnNewGoroutine(b, h.CoreFingerprints)
 }
 
-// BenchmarkFingerprintsOnNewGoroutine is BenchmarkCoreFingerprintsOnNewGoroutine
-// for all eight fingerprints: what the first FromContext or verdict
-// endpoint of a connection pays, on that connection's goroutine.
+// BenchmarkFingerprintsOnNewGoroutine is the same for all eight
+// fingerprints: what the first FromContext or verdict endpoint of a
+// connection pays, on that connection's goroutine.
 func BenchmarkFingerprintsOnNewGoroutine(b *testing.B) {
 	h, _ := ParseClientHello(chrome133Record(b))
+	benchOnNewGoroutine(b, h.Fingerprints)
+}
+
+// benchOnNewGoroutine runs f on a new goroutine per iteration, and, as the
+// baseline, on the benchmark's own goroutine beside an empty new one.
+func benchOnNewGoroutine(b *testing.B, f func() Fingerprints) {
 	done := make(chan Fingerprints)
 	for _, fresh := range []bool{false, true} {
 		name := "same_goroutine"
@@ -138,10 +126,10 @@ func BenchmarkFingerprintsOnNewGoroutine(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if fresh {
-					go func() { done <- h.Fingerprints() }()
+					go func() { done <- f() }()
 				} else {
 					go func() { done <- Fingerprints{} }()
-					_ = h.Fingerprints()
+					_ = f()
 				}
 				<-done
 			}
