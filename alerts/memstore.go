@@ -140,9 +140,9 @@ func lastMinuteOf(b *Batch, ja4 string) int64 {
 	last := int64(math.MinInt64)
 	for i := range b.Buckets {
 		bk := &b.Buckets[i]
-		_, i := bk.InterceptedJA4[ja4]
-		_, u := bk.UnknownJA4[ja4]
-		if i || u {
+		_, intercepted := bk.InterceptedJA4[ja4]
+		_, unknown := bk.UnknownJA4[ja4]
+		if intercepted || unknown {
 			last = max(last, bk.Minute)
 		}
 	}
