@@ -39,7 +39,8 @@ type Config struct {
 	// detects nothing (without TLS there is no ClientHello): it answers
 	// ACME http-01 challenges when tls.acme is on and redirects every
 	// other GET or HEAD to https on the same host name and the default
-	// port, 443; other methods get 400. Must differ from Listen and
+	// port, 443 (a warning says so when Listen is on another port);
+	// other methods get 400. Must not share a port with Listen or
 	// Admin.Listen.
 	HTTPListen string `yaml:"http_listen"`
 	// TLS is the server's certificates and TLS settings.
@@ -770,18 +771,25 @@ func (c *Config) hasInlineSecrets() bool {
 // advice returns the warnings about a valid configuration.
 func (c *Config) advice() []string {
 	var w []string
+	_, port, err := splitHostPort(c.Listen)
+	told443 := false // a warning already says to forward port 443
 	if a := c.TLS.ACME; a != nil {
 		// autocert tries TLS-ALPN-01 (to port 443) and, with http_listen,
 		// HTTP-01 (to port 80): one of them must reach mitmwatch.
-		_, port, err := splitHostPort(c.Listen)
 		_, httpPort, httpErr := splitHostPort(c.HTTPListen)
 		switch {
 		case err != nil || port == 443:
 		case c.HTTPListen == "":
 			w = append(w, fmt.Sprintf("tls.acme: the CA sends its TLS-ALPN-01 challenge to port 443, but listen is %s: forward 443 to it (or set http_listen for the HTTP-01 challenge on port 80)", c.Listen))
+			told443 = true
 		case httpErr == nil && httpPort != 80:
 			w = append(w, fmt.Sprintf("tls.acme: the CA sends its challenges to port 443 (TLS-ALPN-01) or 80 (HTTP-01), but listen is %s and http_listen %s: forward 443 or 80 to them", c.Listen, c.HTTPListen))
+			told443 = true
 		}
+	}
+	if c.HTTPListen != "" && err == nil && port != 443 && !told443 {
+		// The redirect names no port, as behind a forwarded 443.
+		w = append(w, fmt.Sprintf("http_listen redirects to https:// on port 443, but listen is %s: forward 443 to it, or the redirect leads nowhere", c.Listen))
 	}
 	if len(c.ProxyProtocol.Trusted) > 0 && !c.ProxyProtocol.Enabled {
 		w = append(w, "proxy_protocol.trusted is set but proxy_protocol.enabled is false: the PROXY protocol is off")
