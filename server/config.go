@@ -315,6 +315,20 @@ type DetectionSection struct {
 	ResponseHeader bool `yaml:"response_header"`
 	// Banner is the warning shown in HTML pages to intercepted visitors.
 	Banner BannerSection `yaml:"banner"`
+	// Endpoint is the verdict endpoint, where a GET or HEAD gets the
+	// connection's own verdict as JSON (what a help page or the demo
+	// shows a visitor).
+	Endpoint EndpointSection `yaml:"endpoint"`
+}
+
+// EndpointSection is the verdict endpoint.
+type EndpointSection struct {
+	// Disabled turns the endpoint off: requests to its path go to the
+	// upstream like any other. Default false: answered.
+	Disabled bool `yaml:"disabled"`
+	// Path is where the endpoint answers, an absolute path. Default
+	// /.well-known/tls-interception (middleware.DefaultEndpointPath).
+	Path string `yaml:"path"`
 }
 
 // BannerSection is the warning banner.

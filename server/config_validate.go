@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mitmwatch/mitmwatch/alerts"
 	"github.com/mitmwatch/mitmwatch/middleware"
@@ -581,6 +582,11 @@ func (c *Config) validateDetection(v *validator) {
 	for i, f := range d.SignatureFiles {
 		if f == "" {
 			v.add(fmt.Sprintf("detection.signature_files[%d]", i), "empty file name")
+		}
+	}
+	if p := d.Endpoint.Path; p != "" && !d.Endpoint.Disabled {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?# ") || strings.ContainsFunc(p, unicode.IsControl) {
+			v.add("detection.endpoint.path", "%q: want an absolute path such as %s, without query, fragment or spaces", p, middleware.DefaultEndpointPath)
 		}
 	}
 	if d.Banner.HelpURL != "" {

@@ -145,6 +145,14 @@ func TestValidate(t *testing.T) {
 			wantKey: "http_listen", wantMsg: "same address as listen"},
 		{name: "http_listen_on_the_admin_address", mutate: func(c *Config) { c.HTTPListen = c.Admin.Listen },
 			wantKey: "http_listen", wantMsg: "same address as admin.listen"},
+		{name: "endpoint_path_relative", mutate: func(c *Config) { c.Detection.Endpoint.Path = "verdict" },
+			wantKey: "detection.endpoint.path", wantMsg: "want an absolute path"},
+		{name: "endpoint_path_with_query", mutate: func(c *Config) { c.Detection.Endpoint.Path = "/v?x=1" },
+			wantKey: "detection.endpoint.path", wantMsg: "without query"},
+		{name: "endpoint_path_ignored_when_disabled", mutate: func(c *Config) {
+			c.Detection.Endpoint = EndpointSection{Disabled: true, Path: "verdict"}
+		}},
+		{name: "endpoint_path_custom_is_valid", mutate: func(c *Config) { c.Detection.Endpoint.Path = "/_mitm/verdict" }},
 		{name: "banner_threshold_zero_warns_everyone", mutate: func(c *Config) { c.Detection.BannerMinConfidence = 0 },
 			wantKey: "detection.banner_min_confidence", wantMsg: "(0,1]"},
 		{name: "help_link_running_script", mutate: func(c *Config) { c.Detection.Banner.HelpURL = "javascript:alert(document.cookie)" },

@@ -384,6 +384,8 @@ func (e *Edge) buildHandler(reg prometheus.Registerer) (http.Handler, error) {
 		UpstreamJA3Header:   cfg.Forwarded.JA3Header,
 		ProtectPaths:        cfg.Detection.ProtectPaths,
 		ResponseHeader:      cfg.Detection.ResponseHeader,
+		EndpointPath:        cfg.Detection.Endpoint.Path,
+		DisableEndpoint:     cfg.Detection.Endpoint.Disabled,
 		Logger:              e.logger,
 		LogClientIP:         cfg.Logging.LogClientIP,
 		Recorder:            e.recorder,

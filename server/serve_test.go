@@ -361,6 +361,50 @@ func TestServeWithoutUpstreamAnswersEndpoint(t *testing.T) {
 	}
 }
 
+// TestServeEndpointConfig: detection.endpoint moves the verdict endpoint
+// or turns it off, and then its path reaches the upstream.
+func TestServeEndpointConfig(t *testing.T) {
+	tests := []struct {
+		name     string
+		endpoint EndpointSection
+		path     string
+		answered bool // by the edge, with the verdict; else proxied
+	}{
+		{"default_path_answered", EndpointSection{}, "/.well-known/tls-interception", true},
+		{"custom_path_answered", EndpointSection{Path: "/_mitm/verdict"}, "/_mitm/verdict", true},
+		{"default_path_proxied_once_moved", EndpointSection{Path: "/_mitm/verdict"}, "/.well-known/tls-interception", false},
+		{"disabled_proxied", EndpointSection{Disabled: true}, "/.well-known/tls-interception", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newEchoUpstream(t, "up")
+			f := startEdge(t, ServeOptions{}, func(c *Config) {
+				c.Upstream = up.URL
+				c.Detection.Endpoint = tt.endpoint
+			})
+			tc := f.client(t, "a.example.test", true)
+			req, _ := http.NewRequest("GET", "https://a.example.test"+tt.path, nil)
+			req.Header.Set("User-Agent", chromeUA)
+			resp, body := tc.do(t, req)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			var v struct {
+				Verdict string `json:"verdict"`
+			}
+			answered := json.Unmarshal(body, &v) == nil && v.Verdict != ""
+			if answered != tt.answered {
+				t.Errorf("GET %s answered by the edge = %v, want %v: %.200s", tt.path, answered, tt.answered, body)
+			}
+			if !tt.answered {
+				if got := decodeEcho(t, bytes.NewReader(body)); got.Path != tt.path {
+					t.Errorf("upstream saw path %q, want %q", got.Path, tt.path)
+				}
+			}
+		})
+	}
+}
+
 func TestNewEdgeRejectsInvalidConfig(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Listen = "0.0.0.0:8443" // no certificate off loopback
