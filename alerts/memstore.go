@@ -3,7 +3,6 @@ package alerts
 import (
 	"context"
 	"errors"
-	"math"
 	"sync"
 	"time"
 
@@ -72,6 +71,12 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 		return nil
 	}
 	s.acks[b.Node] = b.Seq
+	// noted is the last minute of each noted JA4 in the batch, the
+	// minute its grade speaks for.
+	var noted map[string]int64
+	if len(b.JA4Notes) > 0 {
+		noted = make(map[string]int64, len(b.JA4Notes))
+	}
 	for i := range b.Buckets {
 		bk := &b.Buckets[i]
 		byMin := s.nets[bk.Network]
@@ -107,6 +112,11 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 		for _, ja4s := range []map[string]uint64{bk.InterceptedJA4, bk.UnknownJA4} {
 			for ja4 := range ja4s {
 				s.sawFingerprint(ja4, bk.Network, bk.Minute)
+				if _, ok := b.JA4Notes[ja4]; ok {
+					if at, seen := noted[ja4]; !seen || bk.Minute > at {
+						noted[ja4] = bk.Minute
+					}
+				}
 			}
 		}
 	}
@@ -122,7 +132,7 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 			continue
 		}
 		// The grade of the newest minute wins, as in fingerprintLua.
-		if at := lastMinuteOf(b, ja4); f.note.Grade == fingerprints.GradeNone || at >= f.noteAt {
+		if at := noted[ja4]; f.note.Grade == fingerprints.GradeNone || at >= f.noteAt {
 			f.note.Grade, f.noteAt = note.Grade, at
 		}
 	}
@@ -133,20 +143,6 @@ func (s *MemoryStore) Apply(ctx context.Context, b *Batch) error {
 		s.prune(minuteOf(b.Time.Add(-b.Retention)), minuteOf(b.Time.Add(-min(b.Retention, JA4ClientRetention))))
 	}
 	return nil
-}
-
-// lastMinuteOf is the last minute of b whose buckets count ja4.
-func lastMinuteOf(b *Batch, ja4 string) int64 {
-	last := int64(math.MinInt64)
-	for i := range b.Buckets {
-		bk := &b.Buckets[i]
-		_, intercepted := bk.InterceptedJA4[ja4]
-		_, unknown := bk.UnknownJA4[ja4]
-		if intercepted || unknown {
-			last = max(last, bk.Minute)
-		}
-	}
-	return last
 }
 
 func (s *MemoryStore) sawFingerprint(ja4 string, n Network, minute int64) {

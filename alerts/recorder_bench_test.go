@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
 
 // BenchmarkRecord measures the request-path cost of Record on a realistic
@@ -202,5 +204,40 @@ func TestRedisCommandsPer1000Requests(t *testing.T) {
 				t.Fatalf("%.2f commands per 1000 requests, target under %v", perK, tc.max)
 			}
 		})
+	}
+}
+
+// BenchmarkMemoryStoreApply applies one flush of a busy edge to the
+// embedded store: 1 000 networks in the current minute, each with one of
+// 200 unknown JA4s, every JA4 graded in the batch's notes. The store's
+// lock is held throughout, so this is how long a flush keeps the
+// dashboard and the rules waiting.
+//
+//	go test ./alerts/ -run '^$' -bench 'BenchmarkMemoryStoreApply$' -benchmem
+func BenchmarkMemoryStoreApply(b *testing.B) {
+	now := time.Now()
+	m := minuteOf(now)
+	batch := func(seq uint64) *Batch {
+		bt := &Batch{Node: "n", Seq: seq, Time: now, Retention: DefaultRetention, JA4Notes: map[string]JA4Note{}}
+		for i := range 1000 {
+			ja4 := "t13d1516h2_" + strconv.Itoa(100000000000+i%200) + "_bbbbbbbbbbbb"
+			bt.Buckets = append(bt.Buckets, Bucket{Network: Network{"KZ", uint32(1000 + i)}, Minute: m,
+				Counts: Counts{Connections: 1, Browser: 1, Unknown: 1}, UnknownJA4: map[string]uint64{ja4: 1}})
+			bt.JA4Notes[ja4] = JA4Note{Grade: fingerprints.GradeC}
+		}
+		return bt
+	}
+	s := NewMemoryStore()
+	ctx := context.Background()
+	seq := uint64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		seq++
+		bt := batch(seq)
+		b.StartTimer()
+		if err := s.Apply(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
