@@ -108,6 +108,19 @@ func (tc *testClient) do(t *testing.T, req *http.Request) (*http.Response, []byt
 	return resp, body
 }
 
+// getOK sends GET url as Chrome (its User-Agent) and returns the body of a
+// 200 answer; any other status fails the test.
+func (tc *testClient) getOK(t *testing.T, url string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("User-Agent", chromeUA)
+	resp, body := tc.do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: status %d: %s", url, resp.StatusCode, body)
+	}
+	return body
+}
+
 // lastHello is the ClientHello of the connection dialled last.
 func (tc *testClient) lastHello(t *testing.T) []byte {
 	t.Helper()
@@ -342,12 +355,7 @@ func TestServeNoDetectionStillStrips(t *testing.T) {
 func TestServeWithoutUpstreamAnswersEndpoint(t *testing.T) {
 	f := startEdge(t, ServeOptions{}, nil)
 	tc := f.client(t, "a.example.test", false)
-	req, _ := http.NewRequest("GET", "https://a.example.test/.well-known/tls-interception", nil)
-	req.Header.Set("User-Agent", chromeUA)
-	resp, body := tc.do(t, req)
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d: %s", resp.StatusCode, body)
-	}
+	body := tc.getOK(t, "https://a.example.test/.well-known/tls-interception")
 	var v struct {
 		Verdict string `json:"verdict"`
 		Country string `json:"country"`
@@ -383,12 +391,7 @@ func TestServeEndpointConfig(t *testing.T) {
 				c.Detection.Endpoint = tt.endpoint
 			})
 			tc := f.client(t, "a.example.test", true)
-			req, _ := http.NewRequest("GET", "https://a.example.test"+tt.path, nil)
-			req.Header.Set("User-Agent", chromeUA)
-			resp, body := tc.do(t, req)
-			if resp.StatusCode != 200 {
-				t.Fatalf("status %d: %s", resp.StatusCode, body)
-			}
+			body := tc.getOK(t, "https://a.example.test"+tt.path)
 			var v struct {
 				Verdict string `json:"verdict"`
 			}
@@ -484,12 +487,7 @@ func TestServeBehindProxyProtocol(t *testing.T) {
 		}
 		return c, nil
 	}
-	req, _ := http.NewRequest("GET", "https://a.example.test/", nil)
-	req.Header.Set("User-Agent", chromeUA)
-	resp, body := tc.do(t, req)
-	if resp.StatusCode != 200 {
-		t.Fatalf("status %d: %s", resp.StatusCode, body)
-	}
+	body := tc.getOK(t, "https://a.example.test/")
 	got := decodeEcho(t, bytes.NewReader(body)).Header
 	if got.Get("X-Forwarded-For") != "203.0.113.5" || got.Get(HeaderCountry) != "DE" || got.Get(HeaderASN) != "3320" {
 		t.Errorf("upstream got X-Forwarded-For %q country %q ASN %q, want the PROXY header's client in DE/3320",
