@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -239,6 +241,73 @@ func TestProxyStreamsResponses(t *testing.T) {
 	close(release)
 	rest, _ := io.ReadAll(br)
 	if string(rest) != "second\n" {
+		t.Errorf("rest %q", rest)
+	}
+}
+
+// TestProxyStreamsEventStreamOfKnownLength: a text/event-stream response
+// is flushed write by write even with a Content-Length, which would
+// otherwise let net/http buffer it (docs: "responses of unknown length or
+// text/event-stream").
+func TestProxyStreamsEventStreamOfKnownLength(t *testing.T) {
+	release := make(chan struct{})
+	first, second := "data: first\n\n", "data: second\n\n"
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(first)+len(second)))
+		io.WriteString(w, first)
+		w.(http.Flusher).Flush()
+		<-release
+		io.WriteString(w, second)
+	}))
+	defer up.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	front := httptest.NewServer(newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL}}))
+	defer front.Close()
+	// The headers and the first event arrive while the upstream still
+	// holds the second.
+	type result struct {
+		resp  *http.Response
+		first string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(front.URL)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		got := make([]byte, len(first))
+		_, err = io.ReadFull(resp.Body, got)
+		done <- result{resp, string(got), err}
+	}()
+	var resp *http.Response
+	select {
+	case r := <-done:
+		if r.resp != nil {
+			resp = r.resp
+			defer resp.Body.Close()
+		}
+		if r.err != nil || r.first != first {
+			t.Fatalf("first event %q, %v", r.first, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		close(release) // lets the handler finish, so the deferred closes do not hang
+		t.Fatal("the first event did not arrive while the upstream held the second: the proxy buffered it")
+	}
+	if resp.ContentLength != int64(len(first)+len(second)) {
+		t.Fatalf("Content-Length %d: the case needs a known length", resp.ContentLength)
+	}
+	close(release)
+	rest, _ := io.ReadAll(resp.Body)
+	if string(rest) != second {
 		t.Errorf("rest %q", rest)
 	}
 }
