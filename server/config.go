@@ -313,6 +313,14 @@ type DetectionSection struct {
 	// ";product=…" when the interceptor is known) to every response, for
 	// a front end or a log pipeline. Default false.
 	ResponseHeader bool `yaml:"response_header"`
+	// UpstreamHeaders are the Mitmwatch-* request headers the upstream
+	// gets, by name (Mitmwatch-Verdict, -Confidence, -Product, -JA4,
+	// -JA3, -Country, -ASN; compared without case). Default: all seven
+	// (null too). [] sends none; verdicts are still counted and alerted
+	// on.
+	// Each header costs the edge about 2 400 instructions per request
+	// (docs/benchmarks.md).
+	UpstreamHeaders []string `yaml:"upstream_headers"`
 	// Banner is the warning shown in HTML pages to intercepted visitors.
 	Banner BannerSection `yaml:"banner"`
 	// Endpoint is the verdict endpoint, where a GET or HEAD gets the
@@ -396,7 +404,7 @@ func DefaultConfig() *Config {
 			RedeliverAfter:  alerts.DefaultRedeliverAfter,
 			DeliveryLogSize: alerts.DefaultDeliveryLogSize,
 		},
-		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence},
+		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence, UpstreamHeaders: annotationHeaderNames()},
 		Logging:   LoggingSection{Level: "info", Format: "text"},
 		Shutdown:  ShutdownSection{Timeout: 30 * time.Second},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,46 @@ func TestDecodeListsReplace(t *testing.T) {
 	c, err = parse(t, "alerts:\n  rules: []\n")
 	if err != nil || len(c.Alerts.Rules) != 0 {
 		t.Errorf("rules: [] gave %+v, %v", c.Alerts.Rules, err)
+	}
+}
+
+// TestUpstreamHeadersNoneIsNotAll: "upstream_headers: []" (none) stays
+// an empty list through decoding and through the printed configuration,
+// and only null or absence mean all seven: the two must not be confused
+// on the way.
+func TestUpstreamHeadersNoneIsNotAll(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"absent_is_all", "listen: 127.0.0.1:8443\n", annotationHeaderNames()},
+		{"empty_list_is_none", "detection:\n  upstream_headers: []\n", []string{}},
+		{"one", "detection:\n  upstream_headers: [Mitmwatch-Verdict]\n", []string{"Mitmwatch-Verdict"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parse(t, tt.yaml)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := c.RedactedYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := ParseConfig("printed.yaml", out, nil)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, got := range [][]string{c.Detection.UpstreamHeaders, back.Detection.UpstreamHeaders} {
+				if got == nil || !slices.Equal(got, tt.want) {
+					t.Errorf("upstream_headers %#v, want %#v", got, tt.want)
+				}
+			}
+		})
+	}
+	c, err := parse(t, "detection:\n  upstream_headers:\n")
+	if err != nil || c.Detection.UpstreamHeaders != nil {
+		t.Errorf("null gave %#v, %v; want nil, which the proxy reads as all", c.Detection.UpstreamHeaders, err)
 	}
 }
 

@@ -85,6 +85,7 @@ func EnvOverrides() []EnvOverride {
 		{Name: "MITMWATCH_CLIENT_KEY", Key: "store.client_key", Clears: "store.client_key_file"},
 		{Name: "MITMWATCH_CLIENT_KEY_FILE", Key: "store.client_key_file", Clears: "store.client_key"},
 		{Name: "MITMWATCH_SIGNATURES", Key: "detection.signature_files"},
+		{Name: "MITMWATCH_UPSTREAM_HEADERS", Key: "detection.upstream_headers"},
 		{Name: "MITMWATCH_LOG_LEVEL", Key: "logging.level"},
 		{Name: "MITMWATCH_LOG_FORMAT", Key: "logging.format"},
 		{Name: "MITMWATCH_LOG_CLIENT_IP", Key: "logging.log_client_ip"},

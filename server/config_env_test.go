@@ -82,6 +82,7 @@ func TestEnvEveryOverride(t *testing.T) {
 		"MITMWATCH_CLIENT_KEY":             "",
 		"MITMWATCH_CLIENT_KEY_FILE":        "/k",
 		"MITMWATCH_SIGNATURES":             "/s1.yaml,/s2.yaml",
+		"MITMWATCH_UPSTREAM_HEADERS":       "Mitmwatch-Verdict, mitmwatch-ja4",
 		"MITMWATCH_LOG_LEVEL":              "error",
 		"MITMWATCH_LOG_FORMAT":             "json",
 		"MITMWATCH_LOG_CLIENT_IP":          "true",
@@ -109,6 +110,7 @@ func TestEnvEveryOverride(t *testing.T) {
 	want.Store.Redis = &RedisSection{Addrs: []string{"10.0.3.1:26379", "10.0.3.2:26379"}, Username: "mw", Password: "pw", DB: 2, MasterName: "m", TLS: true, KeyPrefix: "edge"}
 	want.Store.ClientKeyFile = "/k"
 	want.Detection.SignatureFiles = []string{"/s1.yaml", "/s2.yaml"}
+	want.Detection.UpstreamHeaders = []string{"Mitmwatch-Verdict", "mitmwatch-ja4"}
 	want.Logging = LoggingSection{Level: "error", Format: "json", LogClientIP: true}
 	want.Shutdown.Timeout = time.Minute
 	if !sameConfig(c, want) {

@@ -579,6 +579,11 @@ func (c *Config) validateDetection(v *validator) {
 			v.add(fmt.Sprintf("detection.protect_paths[%d]", i), "%q: a path starts with /", truncate(p))
 		}
 	}
+	for i, h := range d.UpstreamHeaders {
+		if _, err := newHeaderKeys([]string{h}); err != nil {
+			v.add(fmt.Sprintf("detection.upstream_headers[%d]", i), "%q: want one of %s", truncate(h), strings.Join(annotationHeaderNames(), ", "))
+		}
+	}
 	for i, f := range d.SignatureFiles {
 		if f == "" {
 			v.add(fmt.Sprintf("detection.signature_files[%d]", i), "empty file name")

@@ -153,6 +153,11 @@ func TestValidate(t *testing.T) {
 			c.Detection.Endpoint = EndpointSection{Disabled: true, Path: "verdict"}
 		}},
 		{name: "endpoint_path_custom_is_valid", mutate: func(c *Config) { c.Detection.Endpoint.Path = "/_mitm/verdict" }},
+		{name: "upstream_header_misspelt", mutate: func(c *Config) {
+			c.Detection.UpstreamHeaders = []string{"Mitmwatch-Verdict", "Mitmwatch-JA5"}
+		}, wantKey: "detection.upstream_headers[1]", wantMsg: "want one of Mitmwatch-Verdict"},
+		{name: "upstream_headers_any_case_is_valid", mutate: func(c *Config) { c.Detection.UpstreamHeaders = []string{"mitmwatch-ja4"} }},
+		{name: "upstream_headers_none_is_valid", mutate: func(c *Config) { c.Detection.UpstreamHeaders = []string{} }},
 		{name: "banner_threshold_zero_warns_everyone", mutate: func(c *Config) { c.Detection.BannerMinConfidence = 0 },
 			wantKey: "detection.banner_min_confidence", wantMsg: "(0,1]"},
 		{name: "help_link_running_script", mutate: func(c *Config) { c.Detection.Banner.HelpURL = "javascript:alert(document.cookie)" },

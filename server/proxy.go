@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,10 @@ const DefaultFailTimeout = 10 * time.Second
 // ErrUpstream is wrapped by [NewProxy]'s errors about the upstream list.
 var ErrUpstream = errors.New("server: invalid upstream")
 
+// ErrHeaderName is wrapped by [NewProxy]'s error about a name in
+// [ProxyConfig.Headers] that is not one of the Header… constants.
+var ErrHeaderName = errors.New("server: not an annotation header")
+
 // Annotation is what the proxy tells the upstream about one request.
 type Annotation struct {
 	// Detected says detection ran; without it only the stripping of
@@ -88,6 +93,12 @@ type ProxyConfig struct {
 	// request (see the Header… constants). Default: nothing is added, and
 	// client-sent Mitmwatch-* headers are still stripped.
 	Annotate func(*http.Request) Annotation
+	// Headers names the Header… headers Annotate's answer is sent in
+	// (compared without case). Default (nil): all seven. An empty,
+	// non-nil list sends none, while Annotate still runs. Each header
+	// costs the proxy about 2 400 instructions per request
+	// (docs/benchmarks.md), which matters on keep-alive connections.
+	Headers []string
 	// Logger receives upstream failures. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives mitmwatch_proxy_errors_total (requests answered
@@ -155,7 +166,11 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 	if p.failFor == 0 {
 		p.failFor = DefaultFailTimeout
 	}
-	p.keys = newHeaderKeys()
+	keys, err := newHeaderKeys(cfg.Headers)
+	if err != nil {
+		return nil, err
+	}
+	p.keys = keys
 	for i := range p.confTexts {
 		p.confTexts[i] = strconv.FormatFloat(float64(i)/100, 'f', 2, 64)
 	}
@@ -264,7 +279,7 @@ const annotationHeaders = 7
 func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
 	vals := make([]string, 0, annotationHeaders)
 	add := func(key, v string) {
-		if v == "" {
+		if key == "" || v == "" {
 			return
 		}
 		vals = append(vals, v) // within capacity: earlier slices stay valid
@@ -285,17 +300,35 @@ func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
 	add(k.asn, strconv.FormatUint(uint64(a.ASN), 10))
 }
 
-// headerKeys are the Header… names as net/http stores them.
+// headerKeys are the Header… names as net/http stores them; an empty
+// name is a header not sent.
 type headerKeys struct {
 	verdict, confidence, product, ja4, ja3, country, asn string
 }
 
-func newHeaderKeys() headerKeys {
-	c := http.CanonicalHeaderKey
-	return headerKeys{
-		verdict: c(HeaderVerdict), confidence: c(HeaderConfidence), product: c(HeaderProduct),
-		ja4: c(HeaderJA4), ja3: c(HeaderJA3), country: c(HeaderCountry), asn: c(HeaderASN),
+// annotationHeaderNames returns the names of the headers the proxy can add,
+// in the order it adds them: the values [ProxyConfig.Headers] takes.
+func annotationHeaderNames() []string {
+	return []string{HeaderVerdict, HeaderConfidence, HeaderProduct, HeaderJA4, HeaderJA3, HeaderCountry, HeaderASN}
+}
+
+// newHeaderKeys canonicalises the names in want (nil: all of them) and
+// rejects any that is not one of annotationHeaderNames.
+func newHeaderKeys(want []string) (headerKeys, error) {
+	var k headerKeys
+	slots := []*string{&k.verdict, &k.confidence, &k.product, &k.ja4, &k.ja3, &k.country, &k.asn}
+	all := annotationHeaderNames()
+	if want == nil {
+		want = all
 	}
+	for i, name := range want {
+		j := slices.IndexFunc(all, func(h string) bool { return strings.EqualFold(h, name) })
+		if j < 0 {
+			return headerKeys{}, fmt.Errorf("%w: Headers[%d]: %q is not one of %s", ErrHeaderName, i, name, strings.Join(all, ", "))
+		}
+		*slots[j] = http.CanonicalHeaderKey(all[j])
+	}
+	return k, nil
 }
 
 // confidenceText formats a confidence with two decimals, from a table

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -152,6 +153,63 @@ func TestProxyAddsAnnotation(t *testing.T) {
 	}
 	if e.Host != "site.example" || e.Path != "/base/x" {
 		t.Errorf("upstream saw host %q path %q, want the client's host and /base/x", e.Host, e.Path)
+	}
+}
+
+// TestProxySendsOnlyTheConfiguredHeaders: ProxyConfig.Headers picks which
+// annotation headers reach the upstream; a forged one is stripped whether
+// or not it is picked.
+func TestProxySendsOnlyTheConfiguredHeaders(t *testing.T) {
+	up := newEchoUpstream(t, "a")
+	annotated := 0
+	annotate := func(*http.Request) Annotation {
+		annotated++
+		return Annotation{Detected: true, Verdict: fingerprints.OutcomeIntercepted, Product: "mitmproxy",
+			Confidence: 0.95, JA4: "t13d1516h2_8daaf6152771_02713d6af862", JA3: "0123456789abcdef0123456789abcdef",
+			Country: "KZ", ASN: 9198}
+	}
+	all := annotationHeaderNames()
+	tests := []struct {
+		name    string
+		headers []string
+		want    []string
+	}{
+		{"nil_sends_all_seven", nil, all},
+		{"two_named_in_any_case", []string{"mitmwatch-verdict", "MITMWATCH-JA4"}, []string{HeaderVerdict, HeaderJA4}},
+		{"repeated_name_sent_once", []string{HeaderASN, HeaderASN}, []string{HeaderASN}},
+		{"empty_list_sends_none", []string{}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := annotated
+			p := newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL}, Annotate: annotate, Headers: tt.headers})
+			req := httptest.NewRequest("GET", "https://site.example/x", nil)
+			for _, h := range all {
+				req.Header.Set(h, "forged")
+			}
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, req)
+			got := decodeEcho(t, rec.Body).Header
+			for _, h := range all {
+				v := got.Values(h)
+				switch {
+				case slices.Contains(tt.want, h) && (len(v) != 1 || v[0] == "forged"):
+					t.Errorf("%s = %q, want mitmwatch's one value", h, v)
+				case !slices.Contains(tt.want, h) && len(v) != 0:
+					t.Errorf("%s = %q, want it absent", h, v)
+				}
+			}
+			if annotated != before+1 {
+				t.Errorf("Annotate ran %d times, want once: it also notes grades", annotated-before)
+			}
+		})
+	}
+}
+
+func TestNewProxyRejectsAnUnknownHeaderName(t *testing.T) {
+	_, err := NewProxy(ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: []string{HeaderVerdict, "Mitmwatch-Ja5"}})
+	if !errors.Is(err, ErrHeaderName) || !strings.Contains(err.Error(), `Headers[1]: "Mitmwatch-Ja5"`) {
+		t.Errorf("err = %v, want ErrHeaderName naming Headers[1]", err)
 	}
 }
 

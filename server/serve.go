@@ -335,6 +335,7 @@ func (e *Edge) buildHandler(reg prometheus.Registerer) (http.Handler, error) {
 	if ups := upstreamList(cfg); len(ups) > 0 {
 		p, err := NewProxy(ProxyConfig{
 			Upstreams:  ups,
+			Headers:    cfg.Detection.UpstreamHeaders,
 			Logger:     e.logger,
 			Registerer: reg,
 		})

@@ -188,6 +188,34 @@ func TestServeProxiesWithVerdictHeaders(t *testing.T) {
 	}
 }
 
+// TestServeSendsOnlyTheConfiguredUpstreamHeaders: detection.upstream_headers
+// reaches the proxy; the headers left out are absent even when a client
+// forges them.
+func TestServeSendsOnlyTheConfiguredUpstreamHeaders(t *testing.T) {
+	up := newEchoUpstream(t, "up")
+	f := startEdge(t, ServeOptions{}, func(c *Config) {
+		c.Upstream = up.URL
+		c.Detection.UpstreamHeaders = []string{"mitmwatch-verdict"}
+	})
+	tc := f.client(t, "a.example.test", false)
+	req, _ := http.NewRequest("GET", "https://a.example.test/", nil)
+	req.Header.Set("User-Agent", chromeUA)
+	req.Header.Set(HeaderJA4, "forged")
+	resp, body := tc.do(t, req)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := decodeEcho(t, bytes.NewReader(body)).Header
+	if v := got.Values(HeaderVerdict); len(v) != 1 || v[0] != "spoofed" {
+		t.Errorf("%s = %q, want [spoofed]", HeaderVerdict, v)
+	}
+	for _, h := range annotationHeaderNames()[1:] {
+		if v := got.Values(h); len(v) != 0 {
+			t.Errorf("%s = %q, want it absent", h, v)
+		}
+	}
+}
+
 func TestServeChoosesCertificateBySNI(t *testing.T) {
 	f := startEdge(t, ServeOptions{}, nil)
 	for _, tt := range []struct {
