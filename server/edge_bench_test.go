@@ -88,12 +88,16 @@ func (w *flushWriter) Flush()                      {}
 // annotation headers) in front of up, and a Chromium 156 navigation on a
 // kept-alive connection whose verdict (clean) is already computed. With
 // detection off it is the same proxy without the middleware, and the
-// request carries no connection state.
-func edgeChain(tb testing.TB, up string, detection bool) (http.Handler, *http.Request) {
+// request carries no connection state. headers, if non-nil, is
+// detection.upstream_headers.
+func edgeChain(tb testing.TB, up string, detection bool, headers []string) (http.Handler, *http.Request) {
 	tb.Helper()
 	cfg := DefaultConfig()
 	cfg.Admin.Listen = ""
 	cfg.Upstream = up
+	if headers != nil {
+		cfg.Detection.UpstreamHeaders = headers
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -137,7 +141,7 @@ func edgeChain(tb testing.TB, up string, detection bool) (http.Handler, *http.Re
 
 // BenchmarkEdgeChain measures one kept-alive request through the edge's
 // handler chain (middleware with a cached clean verdict, reverse proxy
-// rewrite, the seven annotation headers, a round trip to an in-process
+// rewrite, the seven annotation headers or fewer, a round trip to an in-process
 // upstream over a pooled HTTP/1.1 connection) with detection on and off:
 // "on" minus "off" is what detection costs per kept-alive request, TLS
 // aside. The upstream's own work (parsing the extra headers) is included,
@@ -150,15 +154,21 @@ func BenchmarkEdgeChain(b *testing.B) {
 		io.WriteString(w, "ok\n")
 	}))
 	defer up.Close()
-	for _, detection := range []bool{false, true} {
-		name := "detection=off"
-		if detection {
-			name = "detection=on"
-		}
-		b.Run(name, func(b *testing.B) {
-			h, r := edgeChain(b, up.URL, detection)
-			if got := seen.Get(HeaderVerdict); detection != (got == "clean") {
-				b.Fatalf("upstream saw %s %q", HeaderVerdict, got)
+	for _, bc := range []struct {
+		name      string
+		detection bool
+		headers   []string // detection.upstream_headers; nil: all seven
+		want      string   // the upstream's Mitmwatch-Verdict
+	}{
+		{"detection=off", false, nil, ""},
+		{"detection=on", true, nil, "clean"},
+		{"detection=on,headers=verdict", true, []string{HeaderVerdict}, "clean"},
+		{"detection=on,headers=none", true, []string{}, ""},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, r := edgeChain(b, up.URL, bc.detection, bc.headers)
+			if got := seen.Get(HeaderVerdict); got != bc.want {
+				b.Fatalf("upstream saw %s %q, want %q", HeaderVerdict, got, bc.want)
 			}
 			w := &flushWriter{h: http.Header{}}
 			b.ReportAllocs()

@@ -272,32 +272,50 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // annotationHeaders is how many headers addAnnotation may add.
 const annotationHeaders = 7
 
-// addAnnotation adds a's headers to h. It writes the map directly under
-// keys canonicalised once, and cuts every value slice from one array:
-// one allocation per request instead of one per header. The slices are
-// full (len == cap), so whoever appends to one copies it.
+// addAnnotation adds a's headers to h, those of p.keys. It writes the map
+// directly under keys canonicalised once, and cuts every value slice from
+// one array: one allocation per request instead of one per header. The
+// slices are full (len == cap), so whoever appends to one copies it. A
+// header not sent costs nothing, its value is not even formatted.
 func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
+	k := &p.keys
+	if k.none() {
+		return
+	}
 	vals := make([]string, 0, annotationHeaders)
 	add := func(key, v string) {
-		if key == "" || v == "" {
+		if v == "" {
 			return
 		}
 		vals = append(vals, v) // within capacity: earlier slices stay valid
 		n := len(vals)
 		h[key] = vals[n-1 : n : n]
 	}
-	k := &p.keys
-	add(k.verdict, a.Verdict.String())
-	add(k.confidence, p.confidenceText(a.Confidence))
-	add(k.product, headerSafe(a.Product))
-	add(k.ja4, headerSafe(a.JA4))
-	add(k.ja3, headerSafe(a.JA3))
-	country := headerSafe(a.Country)
-	if country == "" {
-		country = "ZZ"
+	if k.verdict != "" {
+		add(k.verdict, a.Verdict.String())
 	}
-	add(k.country, country)
-	add(k.asn, strconv.FormatUint(uint64(a.ASN), 10))
+	if k.confidence != "" {
+		add(k.confidence, p.confidenceText(a.Confidence))
+	}
+	if k.product != "" {
+		add(k.product, headerSafe(a.Product))
+	}
+	if k.ja4 != "" {
+		add(k.ja4, headerSafe(a.JA4))
+	}
+	if k.ja3 != "" {
+		add(k.ja3, headerSafe(a.JA3))
+	}
+	if k.country != "" {
+		country := headerSafe(a.Country)
+		if country == "" {
+			country = "ZZ"
+		}
+		add(k.country, country)
+	}
+	if k.asn != "" {
+		add(k.asn, strconv.FormatUint(uint64(a.ASN), 10))
+	}
 }
 
 // headerKeys are the Header… names as net/http stores them; an empty
@@ -305,6 +323,8 @@ func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
 type headerKeys struct {
 	verdict, confidence, product, ja4, ja3, country, asn string
 }
+
+func (k *headerKeys) none() bool { return *k == headerKeys{} }
 
 // annotationHeaderNames returns the names of the headers the proxy can add,
 // in the order it adds them: the values [ProxyConfig.Headers] takes.
