@@ -317,9 +317,8 @@ type DetectionSection struct {
 	// gets, by name (Mitmwatch-Verdict, -Confidence, -Product, -JA4,
 	// -JA3, -Country, -ASN; compared without case). Default: all seven
 	// (null too). [] sends none; verdicts are still counted and alerted
-	// on.
-	// Each header costs the edge about 2 400 instructions per request
-	// (docs/benchmarks.md).
+	// on. The seven cost the edge about 17 000 instructions per keep-alive
+	// request, one about 2 000 (docs/benchmarks.md).
 	UpstreamHeaders []string `yaml:"upstream_headers"`
 	// Banner is the warning shown in HTML pages to intercepted visitors.
 	Banner BannerSection `yaml:"banner"`
