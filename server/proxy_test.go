@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -266,38 +267,15 @@ func TestProxyBadGateway(t *testing.T) {
 	}
 }
 
+// TestProxyStreamsResponses: a response of unknown length (chunked)
+// reaches the client write by write.
 func TestProxyStreamsResponses(t *testing.T) {
-	release := make(chan struct{})
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "first\n")
-		w.(http.Flusher).Flush()
-		<-release
-		io.WriteString(w, "second\n")
-	}))
-	defer up.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
-	front := httptest.NewServer(newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL}}))
-	defer front.Close()
-	resp, err := http.Get(front.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	br := bufio.NewReader(resp.Body)
+	url, release := heldStream(t, nil, "first\n", "second\n")
 	// The first line arrives while the upstream still holds the rest: the
 	// proxy flushed it instead of buffering.
-	line, err := br.ReadString('\n')
-	if err != nil || line != "first\n" {
-		t.Fatalf("first line %q, %v", line, err)
-	}
-	close(release)
-	rest, _ := io.ReadAll(br)
+	resp := getWhileHeld(t, url, "first\n")
+	release()
+	rest, _ := io.ReadAll(resp.Body)
 	if string(rest) != "second\n" {
 		t.Errorf("rest %q", rest)
 	}
@@ -308,28 +286,53 @@ func TestProxyStreamsResponses(t *testing.T) {
 // otherwise let net/http buffer it (docs: "responses of unknown length or
 // text/event-stream").
 func TestProxyStreamsEventStreamOfKnownLength(t *testing.T) {
-	release := make(chan struct{})
 	first, second := "data: first\n\n", "data: second\n\n"
+	url, release := heldStream(t, func(h http.Header) {
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Content-Length", strconv.Itoa(len(first)+len(second)))
+	}, first, second)
+	resp := getWhileHeld(t, url, first)
+	if resp.ContentLength != int64(len(first)+len(second)) {
+		t.Fatalf("Content-Length %d: the case needs a known length", resp.ContentLength)
+	}
+	release()
+	rest, _ := io.ReadAll(resp.Body)
+	if string(rest) != second {
+		t.Errorf("rest %q", rest)
+	}
+}
+
+// heldStream starts, behind a test proxy, an upstream that sets its
+// headers with setHeader (if non-nil), writes first, flushes, and writes
+// second only once release is called. release may be called more than
+// once, and runs at cleanup too, so a failing test does not leave the
+// handler waiting.
+func heldStream(t *testing.T, setHeader func(http.Header), first, second string) (url string, release func()) {
+	t.Helper()
+	held := make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Content-Length", strconv.Itoa(len(first)+len(second)))
+		if setHeader != nil {
+			setHeader(w.Header())
+		}
 		io.WriteString(w, first)
 		w.(http.Flusher).Flush()
-		<-release
+		<-held
 		io.WriteString(w, second)
 	}))
-	defer up.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	t.Cleanup(up.Close)
 	front := httptest.NewServer(newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL}}))
-	defer front.Close()
-	// The headers and the first event arrive while the upstream still
-	// holds the second.
+	t.Cleanup(front.Close)
+	release = sync.OnceFunc(func() { close(held) })
+	t.Cleanup(release)
+	return front.URL, release
+}
+
+// getWhileHeld GETs url from a heldStream and fails the test unless the
+// response's headers and first arrive within 5 s, while the upstream still
+// holds the rest: a proxy that buffers what the upstream flushed fails
+// here instead of hanging. The body is closed at cleanup.
+func getWhileHeld(t *testing.T, url, first string) *http.Response {
+	t.Helper()
 	type result struct {
 		resp  *http.Response
 		first string
@@ -337,7 +340,7 @@ func TestProxyStreamsEventStreamOfKnownLength(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		resp, err := http.Get(front.URL)
+		resp, err := http.Get(url)
 		if err != nil {
 			done <- result{err: err}
 			return
@@ -346,27 +349,18 @@ func TestProxyStreamsEventStreamOfKnownLength(t *testing.T) {
 		_, err = io.ReadFull(resp.Body, got)
 		done <- result{resp, string(got), err}
 	}()
-	var resp *http.Response
 	select {
 	case r := <-done:
 		if r.resp != nil {
-			resp = r.resp
-			defer resp.Body.Close()
+			t.Cleanup(func() { r.resp.Body.Close() })
 		}
 		if r.err != nil || r.first != first {
-			t.Fatalf("first event %q, %v", r.first, r.err)
+			t.Fatalf("first part %q, %v; want %q", r.first, r.err, first)
 		}
+		return r.resp
 	case <-time.After(5 * time.Second):
-		close(release) // lets the handler finish, so the deferred closes do not hang
-		t.Fatal("the first event did not arrive while the upstream held the second: the proxy buffered it")
-	}
-	if resp.ContentLength != int64(len(first)+len(second)) {
-		t.Fatalf("Content-Length %d: the case needs a known length", resp.ContentLength)
-	}
-	close(release)
-	rest, _ := io.ReadAll(resp.Body)
-	if string(rest) != second {
-		t.Errorf("rest %q", rest)
+		t.Fatalf("%q did not arrive while the upstream held the rest: the proxy buffered it", first)
+		return nil
 	}
 }
 
