@@ -3,8 +3,10 @@ package fingerprints
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"testing"
+	"unsafe"
 )
 
 func TestParseClientHelloDecodesExtensions(t *testing.T) {
@@ -194,5 +196,46 @@ func TestIsGREASE(t *testing.T) {
 	}
 	if n != 16 {
 		t.Errorf("%d GREASE values, RFC 8701 defines 16", n)
+	}
+}
+
+// TestClientHelloSizeClass: every connection allocates one ClientHello,
+// rounded up to one of Go's size classes after the 8-byte malloc header
+// that objects over 512 bytes with pointers carry (runtime, Go 1.22 and
+// later). 1 528 + 8 is the 1 536-byte class; one byte more and every
+// connection allocates 1 792.
+func TestClientHelloSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(ClientHello{}); n+8 > 1536 {
+		t.Errorf("ClientHello is %d bytes, + 8 over the 1 536-byte size class: shrink u16 (see its comment)", n)
+	}
+}
+
+// TestEveryCaptureParsesIntoInlineStorage: every real hello in
+// testdata/clienthello parses into ClientHello's inline arrays without
+// spilling to the heap, its uint16 lists with at least half of u16 to
+// spare, so the sizes chosen for them fit real hellos.
+func TestEveryCaptureParsesIntoInlineStorage(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures in testdata/clienthello (%v)", err)
+	}
+	var room ClientHello
+	for _, f := range files {
+		raw, err := readHexFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := ParseClientHello(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		need := len(h.CipherSuites) + len(h.SupportedGroups) + len(h.SignatureAlgorithms) +
+			len(h.SupportedVersions) + len(h.KeyShareGroups) + len(h.CompressCertificate)
+		if h.u16used != need || 2*need > len(room.u16) {
+			t.Errorf("%s: %d uint16 values, %d of them inline, in %d: want all inline, in half the room", filepath.Base(f), need, h.u16used, len(room.u16))
+		}
+		if len(h.Extensions) > len(room.exts) {
+			t.Errorf("%s: %d extensions spill past %d", filepath.Base(f), len(h.Extensions), len(room.exts))
+		}
 	}
 }
