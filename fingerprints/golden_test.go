@@ -28,10 +28,7 @@ type goldenFingerprints struct {
 }
 
 func TestGoldenFingerprints(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in testdata/clienthello (%v)", err)
-	}
+	files := captureFiles(t)
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".hex")
 		t.Run(name, func(t *testing.T) {
@@ -78,10 +75,7 @@ func TestGoldenFingerprints(t *testing.T) {
 // exactly JA3, JA3Hash and JA4 of Fingerprints, and nothing else, for
 // every captured hello.
 func TestCoreFingerprintsAreFingerprintsFirstFields(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in testdata/clienthello (%v)", err)
-	}
+	files := captureFiles(t)
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".hex"), func(t *testing.T) {
 			raw, err := readHexFile(f)

@@ -115,7 +115,7 @@ func BenchmarkConnCapture(b *testing.B) {
 		{name: "hello_claiming_16MiB", in: huge},
 		{name: "plain_http", in: []byte("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n")},
 	}
-	if raw, err := ltReadHexFile(filepath.Join("..", "testdata", "clienthello", "chromium-156-direct.hex")); err == nil {
+	if raw, err := readHexFile(filepath.Join("..", "testdata", "clienthello", "chromium-156-direct.hex")); err == nil {
 		inputs = append([]input{{name: "chromium_156_hello", in: raw}}, inputs...)
 	}
 	for _, in := range inputs {

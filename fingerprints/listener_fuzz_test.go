@@ -2,11 +2,8 @@ package fingerprints
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -39,25 +36,15 @@ func ltFuzzDecode(data []byte) (sizes []int, limit, readSize int, payload []byte
 // ltHexSeeds returns the record-framed hellos under the repository's
 // testdata/clienthello (hex text), if any are there.
 func ltHexSeeds(f *testing.F) [][]byte {
-	names, _ := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
 	var out [][]byte
-	for _, name := range names {
-		raw, err := ltReadHexFile(name)
+	for _, name := range captureFiles(f) {
+		raw, err := readHexFile(name)
 		if err != nil {
 			f.Fatalf("%s: %v", name, err)
 		}
 		out = append(out, raw)
 	}
 	return out
-}
-
-// ltReadHexFile reads a hex text file, whitespace ignored.
-func ltReadHexFile(name string) ([]byte, error) {
-	text, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	return hex.DecodeString(string(bytes.Join(bytes.Fields(text), nil)))
 }
 
 // FuzzListener delivers the input to a capturing Conn in chunks whose

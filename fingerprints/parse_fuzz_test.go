@@ -13,8 +13,7 @@ import (
 // (hex text of the record-framed bytes) to the fuzzer's seed corpus; the
 // hand-made seeds live in testdata/fuzz/<FuzzName>/ as usual.
 func addClientHelloSeeds(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
-	for _, name := range files {
+	for _, name := range captureFiles(f) {
 		raw, err := readHexFile(name)
 		if err != nil {
 			f.Fatalf("%s: %v", name, err)
@@ -31,7 +30,19 @@ func readHexFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hex.DecodeString(string(bytes.TrimSpace(text)))
+	return hex.DecodeString(string(bytes.Join(bytes.Fields(text), nil)))
+}
+
+// captureFiles returns the captured hellos under testdata/clienthello
+// (hex text, read with readHexFile), in name order. They are part of the
+// repository, so a test without them fails.
+func captureFiles(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no captures in testdata/clienthello (%v)", err)
+	}
+	return files
 }
 
 func FuzzParseClientHello(f *testing.F) {

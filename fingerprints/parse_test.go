@@ -215,10 +215,7 @@ func TestClientHelloSizeClass(t *testing.T) {
 // spilling to the heap, its uint16 lists with at least half of u16 to
 // spare, so the sizes chosen for them fit real hellos.
 func TestEveryCaptureParsesIntoInlineStorage(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "clienthello", "*.hex"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in testdata/clienthello (%v)", err)
-	}
+	files := captureFiles(t)
 	var room ClientHello
 	for _, f := range files {
 		raw, err := readHexFile(f)
