@@ -140,13 +140,37 @@ func parseHop(s string) (netip.Addr, bool) {
 }
 
 // cutLastElement splits an RFC 7239 Forwarded value at its last
-// element-separating comma, one outside a quoted-string.
+// element-separating comma, one outside a quoted-string. It reads from the
+// right: a trusted proxy appends its element to whatever the client sent,
+// and a quote the client left open must not swallow that element, which a
+// scan from the left would (it would read the proxy's commas as quoted).
+// Read from the right, the proxy's well-formed elements split exactly,
+// and the client's text to their left is only ever one more element.
 func cutLastElement(s string) (string, string) {
-	i := indexUnquoted(s, ',', true)
-	if i < 0 {
-		return "", s
+	inQuote := false
+	for i := len(s) - 1; i >= 0; i-- {
+		switch s[i] {
+		case '"':
+			if !escapedAt(s, i) {
+				inQuote = !inQuote
+			}
+		case ',':
+			if !inQuote {
+				return s[:i], s[i+1:]
+			}
+		}
 	}
-	return s[:i], s[i+1:]
+	return "", s
+}
+
+// escapedAt says whether s[i] is escaped: preceded by an odd number of
+// backslashes (a quoted-pair, RFC 9110 section 5.6.4).
+func escapedAt(s string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // forwardedFor returns the address of the for= parameter of one RFC 7239
@@ -189,22 +213,22 @@ func forwardedFor(elem string) (netip.Addr, bool) {
 }
 
 // cutPair splits off the first ";"-separated pair of a forwarded-element,
-// honouring quoted-strings.
+// honouring quoted-strings. Within one element, read from the left: the
+// element is one writer's.
 func cutPair(s string) (string, string) {
-	i := indexUnquoted(s, ';', false)
+	i := indexUnquoted(s, ';')
 	if i < 0 {
 		return s, ""
 	}
 	return s[:i], s[i+1:]
 }
 
-// indexUnquoted returns the index of the first sep in s (the last one, if
-// last) that lies outside a quoted-string, or -1. A backslash inside a
-// quoted-string escapes the next byte, so neither an escaped quote nor a
-// separator a client hid in a quoted value splits anything.
-func indexUnquoted(s string, sep byte, last bool) int {
+// indexUnquoted returns the index of the first sep in s that lies outside
+// a quoted-string, or -1. A backslash inside a quoted-string escapes the
+// next byte, so neither an escaped quote nor a separator hidden in a
+// quoted value splits anything.
+func indexUnquoted(s string, sep byte) int {
 	inQuote := false
-	at := -1
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '\\':
@@ -214,11 +238,8 @@ func indexUnquoted(s string, sep byte, last bool) int {
 		case c == '"':
 			inQuote = !inQuote
 		case c == sep && !inQuote:
-			if !last {
-				return i
-			}
-			at = i
+			return i
 		}
 	}
-	return at
+	return -1
 }

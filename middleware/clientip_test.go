@@ -42,6 +42,11 @@ func TestClientIPWalk(t *testing.T) {
 		{"forwarded_escaped_quote_inside_quotes_does_not_end_them", []string{`for=198.51.100.8, for=10.1.1.1;ext="a\", for=203.0.113.66"`}, true, "198.51.100.8"},
 		{"forwarded_semicolon_inside_quotes_does_not_split", []string{`ext="x;for=203.0.113.66";for=198.51.100.9`}, true, "198.51.100.9"},
 		{"forwarded_unbracketed_ipv6_fails_closed", []string{`for=2001:db8::7`}, true, "10.0.0.1"},
+		// A client's unbalanced quote must not swallow the element the
+		// trusted proxy appended after it on the same line.
+		{"forwarded_client_unbalanced_quote_left_of_the_proxys_element", []string{`for="203.0.113.66, for=198.51.100.7`}, true, "198.51.100.7"},
+		{"forwarded_client_open_quoted_param_left_of_the_proxys_elements", []string{`for=203.0.113.66;ext="x, for=198.51.100.7, for=10.1.1.1`}, true, "198.51.100.7"},
+		{"forwarded_escaped_backslash_ends_the_quote", []string{`for=198.51.100.8, for=10.1.1.1;ext="a\\", for=10.2.2.2`}, true, "198.51.100.8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
