@@ -523,14 +523,7 @@ func TestConnCapturesEveryTestdataHelloAsParsed(t *testing.T) {
 	// re-framed into records of at most 512 bytes, must capture as the
 	// parser reads it from the file.
 	for _, name := range captureFiles(t) {
-		raw, err := readHexFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := ParseClientHello(raw)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		raw, want := readCapture(t, name)
 		frag := ltReframe(want.Raw, 512, 512, 512, 512, 512, 512, 512, 512)
 		for _, in := range []struct {
 			label string

@@ -45,6 +45,21 @@ func captureFiles(tb testing.TB) []string {
 	return files
 }
 
+// readCapture reads and parses one of captureFiles; the test fails if it
+// does not parse.
+func readCapture(tb testing.TB, name string) ([]byte, *ClientHello) {
+	tb.Helper()
+	raw, err := readHexFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, err := ParseClientHello(raw)
+	if err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	return raw, h
+}
+
 func FuzzParseClientHello(f *testing.F) {
 	addClientHelloSeeds(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {

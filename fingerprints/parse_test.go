@@ -218,14 +218,7 @@ func TestEveryCaptureParsesIntoInlineStorage(t *testing.T) {
 	files := captureFiles(t)
 	var room ClientHello
 	for _, f := range files {
-		raw, err := readHexFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := ParseClientHello(raw)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		_, h := readCapture(t, f)
 		need := len(h.CipherSuites) + len(h.SupportedGroups) + len(h.SignatureAlgorithms) +
 			len(h.SupportedVersions) + len(h.KeyShareGroups) + len(h.CompressCertificate)
 		if h.u16used != need || 2*need > len(room.u16) {

@@ -21,14 +21,7 @@ func FuzzSignatureFile(f *testing.F) {
 	f.Add([]byte("a: &a [*a]\n"))
 	var hellos []*ClientHello
 	for _, name := range captureFiles(f) {
-		raw, err := readHexFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		h, err := ParseClientHello(raw)
-		if err != nil {
-			f.Fatal(err)
-		}
+		_, h := readCapture(f, name)
 		hellos = append(hellos, h)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
