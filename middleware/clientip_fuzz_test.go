@@ -42,5 +42,10 @@ func FuzzClientIP(f *testing.F) {
 		if got := clientIP(peer, []string{line}, forwarded, trusted); got != client {
 			t.Errorf("clientIP(%q) = %v, want %v: the client's text changed how the proxies' hops were read", line, got, client)
 		}
+		// The same hops as a header line of their own, after the client's.
+		own := line[len(sent)+2:]
+		if got := clientIP(peer, []string{sent, own}, forwarded, trusted); got != client {
+			t.Errorf("clientIP(%q, %q) = %v, want %v", sent, own, got, client)
+		}
 	})
 }
