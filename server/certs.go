@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -376,27 +377,40 @@ func (m *CertManager) NextProtos() []string {
 }
 
 // HTTPHandler returns the handler for a plain-HTTP listener: ACME http-01
-// challenges when ACME is on, and a redirect to HTTPS for everything else
-// (fallback, if non-nil, instead of the redirect). With ACME, calling it
-// is also what lets autocert use the http-01 challenge (after
-// tls-alpn-01). A nil CertManager (the edge with the self-signed
-// certificate) has no ACME: it redirects.
+// challenges when ACME is on, and a redirect to HTTPS on port 443 for
+// everything else (fallback, if non-nil, instead of the redirect). With ACME, calling it is also what lets autocert use
+// the http-01 challenge (after tls-alpn-01). A nil CertManager (the edge
+// with the self-signed certificate) has no ACME: it redirects.
 func (m *CertManager) HTTPHandler(fallback http.Handler) http.Handler {
+	if fallback == nil {
+		fallback = redirectToHTTPS(0)
+	}
 	if m != nil && m.acme != nil {
 		return m.acme.HTTPHandler(fallback)
 	}
-	if fallback != nil {
-		return fallback
-	}
+	return fallback
+}
+
+// redirectToHTTPS returns a handler that redirects a GET or HEAD to the
+// same host and path over HTTPS (302) and refuses other methods (400): a
+// form posted over plain HTTP is not sent on. port is the HTTPS port the
+// redirect names; 0 and 443 name none.
+func redirectToHTTPS(port int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "use HTTPS", http.StatusBadRequest)
 			return
 		}
-		// The redirect assumes HTTPS on its default port.
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
+		}
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		switch {
+		case port != 0 && port != 443:
+			host = net.JoinHostPort(host, strconv.Itoa(port))
+		case strings.Contains(host, ":"):
+			host = "[" + host + "]" // an IPv6 literal
 		}
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusFound)
 	})

@@ -383,3 +383,33 @@ func TestCertManagerHTTPHandlerRedirects(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectToHTTPS: the redirect keeps the host and path, names the
+// configured port unless it is HTTPS's default, and keeps an IPv6 literal
+// bracketed.
+func TestRedirectToHTTPS(t *testing.T) {
+	tests := []struct {
+		name, host string
+		port       int
+		want       string
+	}{
+		{"default_port_names_none", "a.example.test", 0, "https://a.example.test/p?q=1"},
+		{"port_443_names_none", "a.example.test:80", 443, "https://a.example.test/p?q=1"},
+		{"http_port_is_dropped", "a.example.test:8080", 0, "https://a.example.test/p?q=1"},
+		{"other_port_is_named", "a.example.test:8080", 8443, "https://a.example.test:8443/p?q=1"},
+		{"ipv6_with_port", "[2001:db8::1]:80", 0, "https://[2001:db8::1]/p?q=1"},
+		{"ipv6_without_port", "[2001:db8::1]", 0, "https://[2001:db8::1]/p?q=1"},
+		{"ipv6_to_other_port", "[2001:db8::1]:80", 8443, "https://[2001:db8::1]:8443/p?q=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "http://x/p?q=1", nil)
+			r.Host = tt.host
+			w := httptest.NewRecorder()
+			redirectToHTTPS(tt.port).ServeHTTP(w, r)
+			if w.Code != http.StatusFound || w.Header().Get("Location") != tt.want {
+				t.Errorf("%d %q, want 302 %q", w.Code, w.Header().Get("Location"), tt.want)
+			}
+		})
+	}
+}

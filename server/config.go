@@ -38,11 +38,15 @@ type Config struct {
 	// as "0.0.0.0:80". Default empty: off. It serves no application and
 	// detects nothing (without TLS there is no ClientHello): it answers
 	// ACME http-01 challenges when tls.acme is on and redirects every
-	// other GET or HEAD to https on the same host name and the default
-	// port, 443 (a warning says so when Listen is on another port);
+	// other GET or HEAD to https on the same host name and HTTPSPort;
 	// other methods get 400. Must not share a port with Listen or
 	// Admin.Listen.
 	HTTPListen string `yaml:"http_listen"`
+	// HTTPSPort is the port HTTPListen's redirects name: where clients
+	// reach Listen. Default 0: none, so 443, right when Listen is on 443
+	// or port 443 is forwarded to it (a warning says when neither looks
+	// true).
+	HTTPSPort int `yaml:"https_port"`
 	// TLS is the server's certificates and TLS settings.
 	TLS TLSSection `yaml:"tls"`
 	// Upstream is the URL (http or https, with a host) of the application
@@ -808,9 +812,12 @@ func (c *Config) advice() []string {
 			told443 = true
 		}
 	}
-	if c.HTTPListen != "" && err == nil && port != 443 && !told443 {
+	if c.HTTPListen != "" && c.HTTPSPort == 0 && err == nil && port != 443 && !told443 {
 		// The redirect names no port, as behind a forwarded 443.
-		w = append(w, fmt.Sprintf("http_listen redirects to https:// on port 443, but listen is %s: forward 443 to it, or the redirect leads nowhere", c.Listen))
+		w = append(w, fmt.Sprintf("http_listen redirects to https:// on port 443, but listen is %s: forward 443 to it, or set https_port to the port clients reach it on", c.Listen))
+	}
+	if c.HTTPSPort != 0 && c.HTTPListen == "" {
+		w = append(w, "https_port is set but http_listen is off: nothing redirects")
 	}
 	if len(c.ProxyProtocol.Trusted) > 0 && !c.ProxyProtocol.Enabled {
 		w = append(w, "proxy_protocol.trusted is set but proxy_protocol.enabled is false: the PROXY protocol is off")

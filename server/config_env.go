@@ -56,6 +56,7 @@ func EnvOverrides() []EnvOverride {
 	return []EnvOverride{
 		{Name: "MITMWATCH_LISTEN", Key: "listen"},
 		{Name: "MITMWATCH_HTTP_LISTEN", Key: "http_listen"},
+		{Name: "MITMWATCH_HTTPS_PORT", Key: "https_port"},
 		{Name: "MITMWATCH_UPSTREAM", Key: "upstream", Clears: "upstreams"},
 		{Name: "MITMWATCH_UPSTREAMS", Key: "upstreams", Clears: "upstream"},
 		{Name: "MITMWATCH_TLS_CERT_FILE", Key: "tls.cert_file"},

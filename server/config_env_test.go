@@ -53,6 +53,7 @@ func TestEnvEveryOverride(t *testing.T) {
 	values := map[string]string{
 		"MITMWATCH_LISTEN":                 "0.0.0.0:443",
 		"MITMWATCH_HTTP_LISTEN":            "0.0.0.0:80",
+		"MITMWATCH_HTTPS_PORT":             "8443",
 		"MITMWATCH_UPSTREAM":               "", // exclusive with UPSTREAMS, tested below
 		"MITMWATCH_UPSTREAMS":              "http://10.0.0.1:80, http://10.0.0.2:80",
 		"MITMWATCH_TLS_CERT_FILE":          "", // exclusive with ACME
@@ -100,6 +101,7 @@ func TestEnvEveryOverride(t *testing.T) {
 	want := DefaultConfig()
 	want.Listen = "0.0.0.0:443"
 	want.HTTPListen = "0.0.0.0:80"
+	want.HTTPSPort = 8443
 	want.Upstreams = []string{"http://10.0.0.1:80", "http://10.0.0.2:80"}
 	want.TLS.MinVersion = "1.3"
 	want.TLS.ACME = &ACMESection{Domains: []string{"a.example.com", "b.example.com"}, Email: "ops@example.com", CacheDir: "/acme", DirectoryURL: "https://acme.example/dir"}

@@ -51,6 +51,6 @@ func ExampleEnvOverrides() {
 	// Output:
 	// MITMWATCH_LISTEN → listen (text)
 	// MITMWATCH_HTTP_LISTEN → http_listen (text)
+	// MITMWATCH_HTTPS_PORT → https_port (whole number)
 	// MITMWATCH_UPSTREAM → upstream (text)
-	// MITMWATCH_UPSTREAMS → upstreams (comma-separated list)
 }

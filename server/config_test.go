@@ -503,6 +503,8 @@ func TestAdvice(t *testing.T) {
 		{"acme_on_port_443_http_listen_elsewhere", "listen: 0.0.0.0:443\nhttp_listen: 0.0.0.0:8080\ntls: {acme: {domains: [a.example.com]}}\n", ""},
 		{"http_listen_beside_a_listener_off_443_warns_of_the_redirect", "http_listen: 0.0.0.0:80\n", "redirects to https:// on port 443, but listen is 127.0.0.1:8443"},
 		{"http_listen_beside_port_443_redirects_quietly", "listen: 127.0.0.1:443\nhttp_listen: 127.0.0.1:80\n", ""},
+		{"https_port_names_where_the_redirect_goes", "http_listen: 127.0.0.1:80\nhttps_port: 8443\n", ""},
+		{"https_port_without_http_listen", "https_port: 8443\n", "nothing redirects"},
 		{"proxy_trusted_but_off", "proxy_protocol: {trusted: [10.0.0.0/8]}\n", "proxy_protocol.enabled is false"},
 		{"shared_redis_without_client_key", "store: {redis: {addrs: [127.0.0.1:6379]}}\n", "over-count"},
 	}

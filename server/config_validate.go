@@ -79,6 +79,9 @@ func (c *Config) validateListen(v *validator) {
 // validateHTTPListen checks the optional plain-HTTP listener: a host:port
 // that no other listener has.
 func (c *Config) validateHTTPListen(v *validator) {
+	if c.HTTPSPort < 0 || c.HTTPSPort > 65535 {
+		v.add("https_port", "%d: want a port, 1 to 65535 (0: none, as for 443)", c.HTTPSPort)
+	}
 	if c.HTTPListen == "" {
 		return
 	}

@@ -234,7 +234,7 @@ func (e *Edge) build() error {
 		// Calling HTTPHandler is also what turns autocert's http-01
 		// challenge on; without ACME (or with the self-signed
 		// certificate, e.certs nil) it only redirects.
-		e.httpSrv = newServer(e.certs.HTTPHandler(nil), e.logger)
+		e.httpSrv = newServer(e.certs.HTTPHandler(redirectToHTTPS(cfg.HTTPSPort)), e.logger)
 	}
 	return nil
 }

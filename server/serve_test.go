@@ -616,6 +616,27 @@ func TestServeHTTPListener(t *testing.T) {
 			},
 			wantLog: "http: listening (ACME http-01 challenges, redirect to https)",
 		},
+		{
+			name: "https_port_names_the_port",
+			edit: func(t *testing.T, c *Config) { c.HTTPSPort = 8443 },
+			requests: []request{
+				{"get_redirects_to_the_port", "GET", "a.example.test", "/path?q=1", http.StatusFound, "https://a.example.test:8443/path?q=1", ""},
+				{"post_is_refused", "POST", "a.example.test", "/login", http.StatusBadRequest, "", "HTTPS"},
+			},
+			wantLog: "http: listening (redirect to https)",
+		},
+		{
+			name: "acme_with_https_port",
+			edit: func(t *testing.T, c *Config) {
+				c.TLS = TLSSection{ACME: &ACMESection{Domains: []string{"acme.example.test"}, CacheDir: t.TempDir(), DirectoryURL: unreachableURL(t)}}
+				c.HTTPSPort = 8443
+			},
+			requests: []request{
+				{"unknown_token_is_autocert_404", "GET", "acme.example.test", "/.well-known/acme-challenge/unknown-token", http.StatusNotFound, "", "cache miss"},
+				{"get_redirects_to_the_port", "GET", "acme.example.test", "/path?q=1", http.StatusFound, "https://acme.example.test:8443/path?q=1", ""},
+			},
+			wantLog: "http: listening (ACME http-01 challenges, redirect to https)",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
