@@ -378,9 +378,10 @@ func (m *CertManager) NextProtos() []string {
 
 // HTTPHandler returns the handler for a plain-HTTP listener: ACME http-01
 // challenges when ACME is on, and a redirect to HTTPS on port 443 for
-// everything else (fallback, if non-nil, instead of the redirect). With ACME, calling it is also what lets autocert use
-// the http-01 challenge (after tls-alpn-01). A nil CertManager (the edge
-// with the self-signed certificate) has no ACME: it redirects.
+// everything else (fallback, if non-nil, instead of the redirect). With
+// ACME, calling it is also what lets autocert use the http-01 challenge
+// (after tls-alpn-01). A nil CertManager (the edge with the self-signed
+// certificate) has no ACME: it serves fallback alone.
 func (m *CertManager) HTTPHandler(fallback http.Handler) http.Handler {
 	if fallback == nil {
 		fallback = redirectToHTTPS(0)

@@ -275,8 +275,8 @@ const annotationHeaders = 7
 // addAnnotation adds a's headers to h, those of p.keys. It writes the map
 // directly under keys canonicalised once, and cuts every value slice from
 // one array: one allocation per request instead of one per header. The
-// slices are full (len == cap), so whoever appends to one copies it. A
-// header not sent costs nothing, its value is not even formatted.
+// slices are full (len == cap), so whoever appends to one copies it. The
+// value of a header not sent is not formatted.
 func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
 	k := &p.keys
 	if k.none() {
