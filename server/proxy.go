@@ -269,74 +269,37 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	p.addAnnotation(pr.Out.Header, &a)
 }
 
-// annotationHeaders is how many headers addAnnotation may add.
-const annotationHeaders = 7
+// The annotation headers, indexing headerKeys and annotationHeaderNames,
+// in the order addAnnotation adds them.
+const (
+	hVerdict = iota
+	hConfidence
+	hProduct
+	hJA4
+	hJA3
+	hCountry
+	hASN
+	annotationHeaders // how many
+)
 
-// addAnnotation adds a's headers to h, those of p.keys. It writes the map
-// directly under keys canonicalised once, and cuts every value slice from
-// one array: one allocation per request instead of one per header. The
-// slices are full (len == cap), so whoever appends to one copies it. The
-// value of a header not sent is not formatted.
-func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
-	k := &p.keys
-	if k.none() {
-		return
-	}
-	vals := make([]string, 0, annotationHeaders)
-	add := func(key, v string) {
-		if v == "" {
-			return
-		}
-		vals = append(vals, v) // within capacity: earlier slices stay valid
-		n := len(vals)
-		h[key] = vals[n-1 : n : n]
-	}
-	if k.verdict != "" {
-		add(k.verdict, a.Verdict.String())
-	}
-	if k.confidence != "" {
-		add(k.confidence, p.confidenceText(a.Confidence))
-	}
-	if k.product != "" {
-		add(k.product, headerSafe(a.Product))
-	}
-	if k.ja4 != "" {
-		add(k.ja4, headerSafe(a.JA4))
-	}
-	if k.ja3 != "" {
-		add(k.ja3, headerSafe(a.JA3))
-	}
-	if k.country != "" {
-		country := headerSafe(a.Country)
-		if country == "" {
-			country = "ZZ"
-		}
-		add(k.country, country)
-	}
-	if k.asn != "" {
-		add(k.asn, strconv.FormatUint(uint64(a.ASN), 10))
-	}
-}
-
-// headerKeys are the Header… names as net/http stores them; an empty
-// name is a header not sent.
-type headerKeys struct {
-	verdict, confidence, product, ja4, ja3, country, asn string
-}
-
-func (k *headerKeys) none() bool { return *k == headerKeys{} }
-
-// annotationHeaderNames returns the names of the headers the proxy can add,
-// in the order it adds them: the values [ProxyConfig.Headers] takes.
+// annotationHeaderNames returns the names of the headers the proxy can
+// add, indexed by the h… constants: the values [ProxyConfig.Headers] takes.
 func annotationHeaderNames() []string {
-	return []string{HeaderVerdict, HeaderConfidence, HeaderProduct, HeaderJA4, HeaderJA3, HeaderCountry, HeaderASN}
+	names := [annotationHeaders]string{
+		hVerdict: HeaderVerdict, hConfidence: HeaderConfidence, hProduct: HeaderProduct,
+		hJA4: HeaderJA4, hJA3: HeaderJA3, hCountry: HeaderCountry, hASN: HeaderASN,
+	}
+	return names[:]
 }
+
+// headerKeys are the annotation headers' names as net/http stores them,
+// indexed by the h… constants; an empty name is a header not sent.
+type headerKeys [annotationHeaders]string
 
 // newHeaderKeys canonicalises the names in want (nil: all of them) and
 // rejects any that is not one of annotationHeaderNames.
 func newHeaderKeys(want []string) (headerKeys, error) {
 	var k headerKeys
-	slots := []*string{&k.verdict, &k.confidence, &k.product, &k.ja4, &k.ja3, &k.country, &k.asn}
 	all := annotationHeaderNames()
 	if want == nil {
 		want = all
@@ -346,9 +309,55 @@ func newHeaderKeys(want []string) (headerKeys, error) {
 		if j < 0 {
 			return headerKeys{}, fmt.Errorf("%w: Headers[%d]: %q is not one of %s", ErrHeaderName, i, name, strings.Join(all, ", "))
 		}
-		*slots[j] = http.CanonicalHeaderKey(all[j])
+		k[j] = http.CanonicalHeaderKey(all[j])
 	}
 	return k, nil
+}
+
+// addAnnotation adds a's headers to h, those of p.keys. It writes the map
+// directly under keys canonicalised once, and cuts every value slice from
+// one array: one allocation per request instead of one per header. The
+// slices are full (len == cap), so whoever appends to one copies it. The
+// value of a header not sent is not formatted.
+func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
+	k := &p.keys
+	if *k == (headerKeys{}) {
+		return
+	}
+	vals := make([]string, 0, annotationHeaders)
+	add := func(i int, v string) {
+		if v == "" {
+			return
+		}
+		vals = append(vals, v) // within capacity: earlier slices stay valid
+		n := len(vals)
+		h[k[i]] = vals[n-1 : n : n]
+	}
+	if k[hVerdict] != "" {
+		add(hVerdict, a.Verdict.String())
+	}
+	if k[hConfidence] != "" {
+		add(hConfidence, p.confidenceText(a.Confidence))
+	}
+	if k[hProduct] != "" {
+		add(hProduct, headerSafe(a.Product))
+	}
+	if k[hJA4] != "" {
+		add(hJA4, headerSafe(a.JA4))
+	}
+	if k[hJA3] != "" {
+		add(hJA3, headerSafe(a.JA3))
+	}
+	if k[hCountry] != "" {
+		country := headerSafe(a.Country)
+		if country == "" {
+			country = "ZZ"
+		}
+		add(hCountry, country)
+	}
+	if k[hASN] != "" {
+		add(hASN, strconv.FormatUint(uint64(a.ASN), 10))
+	}
 }
 
 // confidenceText formats a confidence with two decimals, from a table
