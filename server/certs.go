@@ -397,6 +397,10 @@ func (m *CertManager) HTTPHandler(fallback http.Handler) http.Handler {
 // form posted over plain HTTP is not sent on. port is the HTTPS port the
 // redirect names; 0 and 443 name none.
 func redirectToHTTPS(port int) http.Handler {
+	var portText string // once, not per request
+	if port != 0 && port != 443 {
+		portText = strconv.Itoa(port)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "use HTTPS", http.StatusBadRequest)
@@ -408,8 +412,8 @@ func redirectToHTTPS(port int) http.Handler {
 		}
 		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 		switch {
-		case port != 0 && port != 443:
-			host = net.JoinHostPort(host, strconv.Itoa(port))
+		case portText != "":
+			host = net.JoinHostPort(host, portText)
 		case strings.Contains(host, ":"):
 			host = "[" + host + "]" // an IPv6 literal
 		}
