@@ -5,6 +5,7 @@
 #   free_port, wait_port PORT [SECONDS]
 #   $work/mitmwatch and $work/upstream-bin, built from this checkout and
 #   from the upstream below
+#   edge_config SIDE PORT UP_PORT  writes $work/SIDE.yaml, the edge's config
 #   request_headers  -H arguments for curl and wrk: none by default (wrk
 #                    then sends only Host; curl adds User-Agent and
 #                    Accept), or with BENCH_REQUEST=page the headers of a
@@ -37,6 +38,24 @@ wait_port() {
 	done
 	echo "$bench_name: nothing listens on port $1" >&2
 	exit 1
+}
+
+# edge_config SIDE PORT UP_PORT writes $work/SIDE.yaml: an edge on loopback
+# port PORT in front of the upstream on UP_PORT, the in-memory store, no
+# admin listener, log level warn; with BENCH_UPSTREAM_HEADERS set (even
+# empty), its detection.upstream_headers.
+edge_config() {
+	cat >"$work/$1.yaml" <<YAML
+listen: 127.0.0.1:$2
+upstream: http://127.0.0.1:$3
+admin:
+  listen: ""
+logging:
+  level: warn
+YAML
+	if [[ -n ${BENCH_UPSTREAM_HEADERS+set} ]]; then
+		printf 'detection:\n  upstream_headers: [%s]\n' "$BENCH_UPSTREAM_HEADERS" >>"$work/$1.yaml"
+	fi
 }
 
 request_headers=()
