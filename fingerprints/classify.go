@@ -21,6 +21,7 @@ type ClassifierConfig struct {
 type Classifier struct {
 	db     atomic.Pointer[Database]
 	claims *ClaimCache
+	core   coreCache
 }
 
 // NewClassifier returns a classifier configured by cfg.
@@ -50,6 +51,15 @@ func (c *Classifier) Database() *Database { return c.db.Load() }
 
 // ClaimCacheStats reports the User-Agent cache's hits and misses.
 func (c *Classifier) ClaimCacheStats() ClaimCacheStats { return c.claims.Stats() }
+
+// CoreFingerprints returns h.CoreFingerprints() (JA3, its hash and JA4),
+// remembered per hello shape: a later hello of the same client stack gets
+// them without formatting or hashing, and without allocating.
+func (c *Classifier) CoreFingerprints(h *ClientHello) Fingerprints { return c.core.fingerprints(h) }
+
+// CoreCacheStats reports how often CoreFingerprints found a hello's shape
+// remembered.
+func (c *Classifier) CoreCacheStats() CoreCacheStats { return c.core.stats() }
 
 // Request is the HTTP evidence that rides on a TLS connection.
 type Request struct {

@@ -207,16 +207,17 @@ func entryFromContext(ctx context.Context) *entry {
 
 // helloLocked returns the connection's captured hello, reading and
 // fingerprinting it on first use. st.mu is held.
-func (st *connState) helloLocked() hello {
+func (st *connState) helloLocked(cl *fingerprints.Classifier) hello {
 	if !st.helloDone {
 		st.helloDone = true
-		st.hello = captured(st.capture)
+		st.hello = captured(st.capture, cl)
 	}
 	return st.hello
 }
 
-// captured is what the capture listener got on conn c (nil: no capture).
-func captured(c *fingerprints.Conn) hello {
+// captured is what the capture listener got on conn c (nil: no capture),
+// fingerprinted with cl's cache.
+func captured(c *fingerprints.Conn, cl *fingerprints.Classifier) hello {
 	if c == nil {
 		return hello{source: SourceNone, err: ErrNoFingerprint}
 	}
@@ -224,5 +225,5 @@ func captured(c *fingerprints.Conn) hello {
 	if err != nil {
 		return hello{source: SourceNone, err: err}
 	}
-	return listenerHello(h)
+	return listenerHello(h, cl)
 }

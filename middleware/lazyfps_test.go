@@ -40,8 +40,8 @@ func TestFingerprintsBeyondTheCoreOnlyWhenAsked(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got fingerprints.Fingerprints
 			var st *connState
-			h, _ := mwNew(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = tt.ask(r) }))
-			st = &connState{helloDone: true, hello: listenerHello(c.hello)}
+			h, s := mwNew(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = tt.ask(r) }))
+			st = &connState{helloDone: true, hello: listenerHello(c.hello, s.classifier)}
 			h.ServeHTTP(httptest.NewRecorder(), withState(c.request("/", mwChromeUA, "198.51.100.1:40000"), st))
 			e := st.primary.Load()
 			if e == nil {
@@ -66,15 +66,15 @@ func TestFingerprintsBeyondTheCoreOnlyWhenAsked(t *testing.T) {
 // complete fingerprints (run with -race).
 func TestFromContextConcurrentCompletion(t *testing.T) {
 	c := mwLoadCapture(t, "chromium-156-direct")
-	st := &connState{helloDone: true, hello: listenerHello(c.hello)}
 	var mu sync.Mutex
 	var got []fingerprints.Fingerprints
-	h, _ := mwNew(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h, s := mwNew(t, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, _ := FromContext(r.Context())
 		mu.Lock()
 		got = append(got, v.Fingerprints)
 		mu.Unlock()
 	}))
+	st := &connState{helloDone: true, hello: listenerHello(c.hello, s.classifier)}
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

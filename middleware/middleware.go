@@ -131,7 +131,7 @@ func (s *settings) verdictFor(r *http.Request, st *connState, ua string) (e *ent
 		// No connection state: perhaps fingerprints.ConnContext alone.
 		c, _ := fingerprints.ConnFromContext(r.Context())
 		offersH2 := s.h2 == HTTP2Offered || s.h2 == HTTP2Auto && requestServerOffersH2(r)
-		e = s.compute(r, ua, captured(c), peer, offersH2)
+		e = s.compute(r, ua, captured(c, s.classifier), peer, offersH2)
 		s.emit(e)
 		return e, true
 	}
@@ -151,7 +151,7 @@ func (s *settings) verdictFor(r *http.Request, st *connState, ua string) (e *ent
 	// connection and User-Agent even for concurrent HTTP/2 streams; only
 	// this connection's requests wait, for a few microseconds of CPU.
 	offersH2 := s.h2 == HTTP2Offered || s.h2 == HTTP2Auto && st.h2Known && st.offersH2
-	e = s.compute(r, ua, st.helloLocked(), peer, offersH2)
+	e = s.compute(r, ua, st.helloLocked(s.classifier), peer, offersH2)
 	if st.primary.Load() == nil {
 		st.primary.Store(e)
 	} else {

@@ -69,14 +69,15 @@ func BenchmarkMiddleware(b *testing.B) {
 //	go test ./middleware -run '^$' -bench BenchmarkFirstRequest -benchmem -count 6
 func BenchmarkFirstRequest(b *testing.B) {
 	c := mwLoadCapture(b, "chromium-156-direct")
-	h, _ := mwNew(b, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h, s := mwNew(b, Config{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	req := c.request("/", mwChromeUA, "198.51.100.1:40000")
 	w := &mwNopWriter{h: http.Header{}}
 	for _, tc := range []struct {
 		name  string
 		hello func() hello
 	}{
-		{"fingerprints=core", func() hello { return listenerHello(c.hello) }},
+		{"fingerprints=core", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.hello.CoreFingerprints(), core: true} }},
+		{"fingerprints=core_cached", func() hello { return listenerHello(c.hello, s.classifier) }},
 		{"fingerprints=all", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.hello.Fingerprints()} }},
 		{"fingerprints=precomputed", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.fps} }},
 	} {

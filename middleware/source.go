@@ -63,9 +63,10 @@ type hello struct {
 }
 
 // listenerHello is the hello of a captured connection, with only the
-// fingerprints every request needs computed up front.
-func listenerHello(h *fingerprints.ClientHello) hello {
-	return hello{source: SourceListener, h: h, fps: h.CoreFingerprints(), core: true}
+// fingerprints every request needs computed up front, from c's cache of
+// hello shapes.
+func listenerHello(h *fingerprints.ClientHello, c *fingerprints.Classifier) hello {
+	return hello{source: SourceListener, h: h, fps: c.CoreFingerprints(h), core: true}
 }
 
 // Describe returns the part of a [Verdict] that the ClientHello alone
