@@ -76,7 +76,9 @@ func BenchmarkFirstRequest(b *testing.B) {
 		name  string
 		hello func() hello
 	}{
-		{"fingerprints=core", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.hello.CoreFingerprints(), core: true} }},
+		{"fingerprints=core", func() hello {
+			return hello{source: SourceListener, h: c.hello, fps: c.hello.CoreFingerprints(), core: true}
+		}},
 		{"fingerprints=core_cached", func() hello { return listenerHello(c.hello, s.classifier) }},
 		{"fingerprints=all", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.hello.Fingerprints()} }},
 		{"fingerprints=precomputed", func() hello { return hello{source: SourceListener, h: c.hello, fps: c.fps} }},
