@@ -299,7 +299,7 @@ func (cfg Config) settings() (*settings, error) {
 	if s.blockedPage, err = parseBlockedPage(); err != nil {
 		return nil, fmt.Errorf("middleware: blocked page template: %w", err)
 	}
-	if s.metrics, err = newMetrics(cfg.Registerer); err != nil {
+	if s.metrics, err = newMetrics(cfg.Registerer, s.classifier); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -91,7 +91,10 @@
 // ja4, country, asn, confidence, source and ip_hash, a keyed HMAC of the
 // client address ([Config.LogClientIP] writes the address instead).
 // Counters mitmwatch_middleware_verdicts_total{verdict},
-// mitmwatch_middleware_stripped_requests_total and
-// mitmwatch_middleware_blocked_requests_total. An [alerts.Recorder] gets
+// mitmwatch_middleware_stripped_requests_total,
+// mitmwatch_middleware_blocked_requests_total and
+// mitmwatch_middleware_fingerprint_cache_lookups_total{result}: how often a
+// captured hello's JA3 and JA4 came from the classifier's cache of hello
+// shapes ([fingerprints.Classifier.CoreFingerprints]). An [alerts.Recorder] gets
 // one Observation per computed verdict.
 package middleware

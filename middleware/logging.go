@@ -115,7 +115,7 @@ type metrics struct {
 	blocked  atomic.Uint64
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, cl *fingerprints.Classifier) (*metrics, error) {
 	m := &metrics{}
 	if reg == nil {
 		return m, nil
@@ -139,6 +139,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Requests to ProtectPaths answered with 403 because the connection is intercepted.",
 		}, func() float64 { return float64(m.blocked.Load()) }),
 	)
+	// The classifier's cache of hello shapes (Classifier.CoreFingerprints):
+	// a low hit share means many distinct client stacks, or someone
+	// sending hellos of ever new shapes.
+	for _, r := range []struct {
+		result string
+		get    func(fingerprints.CoreCacheStats) uint64
+	}{
+		{"hit", func(s fingerprints.CoreCacheStats) uint64 { return s.Hits }},
+		{"reordered", func(s fingerprints.CoreCacheStats) uint64 { return s.Reordered }},
+		{"miss", func(s fingerprints.CoreCacheStats) uint64 { return s.Misses }},
+		{"uncacheable", func(s fingerprints.CoreCacheStats) uint64 { return s.Uncacheable }},
+	} {
+		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "mitmwatch_middleware_fingerprint_cache_lookups_total",
+			Help:        "Captured hellos looked up in the cache of JA3 and JA4 by hello shape, by result (reordered: JA4 from the cache, JA3 computed for a shuffled extension order).",
+			ConstLabels: prometheus.Labels{"result": r.result},
+		}, func() float64 { return float64(r.get(cl.CoreCacheStats())) }))
+	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("middleware: register metrics: %w", err)

@@ -198,3 +198,64 @@ func mwHandlerOK() *mwOK { return &mwOK{} }
 type mwOK struct{}
 
 func (mwOK) ServeHTTP(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }
+
+// TestFingerprintCacheMetric: over real TLS connections through the
+// capture listener, the first connection of a client stack computes its
+// fingerprints and the next ones find them in the classifier's cache, and
+// mitmwatch_middleware_fingerprint_cache_lookups_total says so.
+func TestFingerprintCacheMetric(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	h, s := mwNew(t, Config{Registerer: reg}, mwHandlerOK())
+	addr, tlsCfg := mwServer(t, h, nil)
+	var first string
+	for i := range 3 {
+		// A new client each time: a new connection, a full handshake.
+		c := mwClient(t, addr, tlsCfg, false)
+		resp, err := c.Get("https://" + addr + DefaultEndpointPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v Verdict
+		err = json.NewDecoder(resp.Body).Decode(&v)
+		resp.Body.Close()
+		if err != nil || v.JA4 == "" {
+			t.Fatalf("connection %d: verdict %+v, %v", i, v, err)
+		}
+		if i == 0 {
+			first = v.JA4 + " " + v.JA3Hash
+		} else if got := v.JA4 + " " + v.JA3Hash; got != first {
+			t.Errorf("connection %d: fingerprints %s, the first connection's %s", i, got, first)
+		}
+	}
+	if st := s.classifier.CoreCacheStats(); st.Misses != 1 || st.Hits != 2 {
+		t.Errorf("cache stats %+v, want 1 miss and 2 hits", st)
+	}
+	for result, want := range map[string]float64{"hit": 2, "miss": 1, "reordered": 0, "uncacheable": 0} {
+		if got := mwLabelledCounter(t, reg, "mitmwatch_middleware_fingerprint_cache_lookups_total", "result", result); got != want {
+			t.Errorf("lookups{result=%q} = %v, want %v", result, got, want)
+		}
+	}
+}
+
+// mwLabelledCounter is the value of the counter name{label=value}.
+func mwLabelledCounter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("metric %s{%s=%q} not found", name, label, value)
+	return 0
+}
