@@ -62,6 +62,10 @@ func readCapture(tb testing.TB, name string) ([]byte, *ClientHello) {
 
 func FuzzParseClientHello(f *testing.F) {
 	addClientHelloSeeds(f)
+	// One cache of two slots for every input: an input whose shape key
+	// leaves out a field JA3 or JA4 reads would meet an earlier input's
+	// entry and get its fingerprints.
+	cache := coreCache{size: 2}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		h, fp, err := Fingerprint(raw)
 		if err != nil {
@@ -90,6 +94,9 @@ func FuzzParseClientHello(f *testing.F) {
 		if fp.JA4R != h.JA4R() || fp.JA4O != h.JA4O() || fp.JA4RO != h.JA4RO() {
 			t.Fatalf("one-pass JA4 forms %q %q %q differ from JA4R %q JA4O %q JA4RO %q",
 				fp.JA4R, fp.JA4O, fp.JA4RO, h.JA4R(), h.JA4O(), h.JA4RO())
+		}
+		if got := cache.fingerprints(h); got.JA3 != fp.JA3 || got.JA3Hash != fp.JA3Hash || got.JA4 != fp.JA4 {
+			t.Fatalf("the shape cache gave %+v, the hello's own are %+v", got, fp)
 		}
 	})
 }
