@@ -77,9 +77,12 @@ type Conn struct {
 
 	// dlMu guards the deadline bookkeeping. readDL is the caller's read
 	// deadline; helloDL is the hello deadline, zero outside the capture.
+	// moved says the wrapped conn's read deadline is not readDL but the
+	// earlier helloDL, to be put back when the capture ends.
 	dlMu    sync.Mutex
 	readDL  time.Time
 	helloDL time.Time
+	moved   bool
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -156,7 +159,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	if err := c.Conn.SetWriteDeadline(t); err != nil {
 		return err
 	}
-	return c.Conn.SetReadDeadline(earlier(t, c.helloDL))
+	return c.setReadLocked()
 }
 
 // SetReadDeadline sets the read deadline. During the capture it is
@@ -168,7 +171,15 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.readDL = t
-	return c.Conn.SetReadDeadline(earlier(t, c.helloDL))
+	return c.setReadLocked()
+}
+
+// setReadLocked gives the wrapped conn the earlier of the caller's and the
+// hello deadline. dlMu is held.
+func (c *Conn) setReadLocked() error {
+	dl := earlier(c.readDL, c.helloDL)
+	c.moved = !dl.Equal(c.readDL)
+	return c.Conn.SetReadDeadline(dl)
 }
 
 // earlier returns the earlier of two deadlines, where zero means none.
@@ -187,9 +198,16 @@ func (c *Conn) capture() {
 	if l.timeout > 0 {
 		c.dlMu.Lock()
 		c.helloDL = time.Now().Add(l.timeout)
-		// An error here means the wrapped conn has no deadlines; the
+		// When the caller's deadline comes first (http.Server sets one
+		// for the handshake when it has a ReadHeaderTimeout or
+		// ReadTimeout no longer than the hello timeout), the wrapped conn
+		// already has the right one: setting it again, and putting it
+		// back after, would cost two timer updates per connection for
+		// nothing. An error means the wrapped conn has no deadlines; the
 		// capture then runs without one, as the conn would without us.
-		_ = c.Conn.SetReadDeadline(earlier(c.readDL, c.helloDL))
+		if !earlier(c.readDL, c.helloDL).Equal(c.readDL) {
+			_ = c.setReadLocked()
+		}
 		c.dlMu.Unlock()
 	}
 
@@ -237,7 +255,10 @@ func (c *Conn) capture() {
 	if l.timeout > 0 {
 		c.dlMu.Lock()
 		c.helloDL = time.Time{}
-		_ = c.Conn.SetReadDeadline(c.readDL)
+		if c.moved {
+			c.moved = false
+			_ = c.Conn.SetReadDeadline(c.readDL)
+		}
 		c.dlMu.Unlock()
 	}
 

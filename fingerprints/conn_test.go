@@ -344,8 +344,10 @@ func TestConnDeadlinesCombine(t *testing.T) {
 			during: func(d time.Time) bool { return !d.IsZero() && d.Before(hour) }, after: hour, calls: 3,
 		},
 		{
-			name: "caller_deadline_used_while_earlier_than_the_hello_deadline", helloTimeout: time.Hour, caller: minute,
-			during: func(d time.Time) bool { return d.Equal(minute) }, after: minute, calls: 3,
+			// The wrapped conn has the right deadline already: the capture
+			// leaves it alone (two timer updates fewer per connection).
+			name: "caller_deadline_earlier_than_the_hello_deadline_is_left_alone", helloTimeout: time.Hour, caller: minute,
+			during: func(d time.Time) bool { return d.Equal(minute) }, after: minute, calls: 1,
 		},
 		{
 			name: "hello_deadline_alone_then_no_deadline_again", helloTimeout: time.Minute,
@@ -379,8 +381,12 @@ func TestConnDeadlinesCombine(t *testing.T) {
 			if tt.calls == 0 {
 				return
 			}
-			if d := reads[len(reads)-2]; !tt.during(d) {
-				t.Errorf("deadline during the capture %v", d)
+			if len(reads) >= 2 {
+				if d := reads[len(reads)-2]; !tt.during(d) {
+					t.Errorf("deadline during the capture %v", d)
+				}
+			} else if !tt.during(reads[0]) {
+				t.Errorf("deadline during the capture %v", reads[0])
 			}
 			if d := reads[len(reads)-1]; !d.Equal(tt.after) {
 				t.Errorf("deadline after the capture %v, want the caller's %v", d, tt.after)
