@@ -204,3 +204,33 @@ func swapLastTwo(s []uint16) {
 	}
 	s[i], s[j] = s[j], s[i]
 }
+
+// BenchmarkCoreCache is Classifier.CoreFingerprints for a hello whose
+// shape is remembered (hit), the same shape with its extensions in another
+// order (reordered: Chrome on every new connection), and a hello the cache
+// cannot hold. Compare with BenchmarkCoreFingerprints, the computation
+// without the cache.
+//
+//	go test ./fingerprints -run '^$' -bench 'CoreCache|CoreFingerprints$' -benchmem -count 6
+func BenchmarkCoreCache(b *testing.B) {
+	h, _ := ParseClientHello(chrome133Record(b))
+	shuffled := cloneHello(h)
+	slices.Reverse(shuffled.Extensions)
+	big := cloneHello(h)
+	for i := range maxCoreExts {
+		big.Extensions = append(big.Extensions, Extension{Type: uint16(0x5000 + i)})
+	}
+	for _, bc := range []struct {
+		name string
+		h    *ClientHello
+	}{{"hit", h}, {"reordered", shuffled}, {"uncacheable", big}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var c coreCache
+			c.fingerprints(h)
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = c.fingerprints(bc.h)
+			}
+		})
+	}
+}
