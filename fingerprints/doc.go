@@ -42,4 +42,13 @@
 //   - JA4, JA4_r, JA4_o and JA4_ro per FoxIO's specification
 //     (github.com/FoxIO-LLC/ja4, technical_details/JA4.md), GREASE ignored
 //     everywhere including the signature algorithms.
+//
+// A server needs only JA3, its MD5 and JA4 per connection
+// ([ClientHello.CoreFingerprints]). [Classifier.CoreFingerprints] returns
+// the same, remembered per hello shape: every connection of a client stack
+// sends a hello of the same shape (the random, session ID, key shares and
+// server name change, and none of them is in JA3 or JA4), so a busy
+// server computes each stack's fingerprints once. Chrome's shuffled
+// extension order still finds its JA4; its JA3, which is in wire order, is
+// computed again.
 package fingerprints
