@@ -62,11 +62,13 @@ type entry struct {
 	ua string
 	// v is the verdict. When hello is set, v's Fingerprints hold only the
 	// core ones (JA3, JA3Hash, JA4), and verdict() adds the others from
-	// hello, computed once, when someone asks for the whole Verdict.
+	// hello, computed once, when someone asks for the whole Verdict, and
+	// kept in full: a pointer, so that the many connections nobody asks
+	// about do not carry the 128 bytes (the entry then fits the 512-byte
+	// size class instead of 640).
 	v      Verdict
 	hello  *fingerprints.ClientHello
-	full   sync.Once
-	fps    fingerprints.Fingerprints
+	full   atomic.Pointer[fingerprints.Fingerprints]
 	client netip.Addr
 	// warn is true for an intercepted verdict at or above the banner
 	// confidence: banner and ProtectPaths apply.
@@ -187,9 +189,16 @@ func (e *entry) verdict() Verdict {
 	if e.hello == nil {
 		return e.v
 	}
-	e.full.Do(func() { e.fps = e.hello.Fingerprints() })
+	f := e.full.Load()
+	if f == nil {
+		// Concurrent first callers may each compute; the first stored
+		// wins, and all return equal values.
+		all := e.hello.Fingerprints()
+		e.full.CompareAndSwap(nil, &all)
+		f = e.full.Load()
+	}
 	v := e.v
-	v.Fingerprints = e.fps
+	v.Fingerprints = *f
 	return v
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
 )
@@ -50,7 +51,7 @@ func TestFingerprintsBeyondTheCoreOnlyWhenAsked(t *testing.T) {
 			if got.JA4 != c.fps.JA4 || got.JA3Hash != c.fps.JA3Hash {
 				t.Errorf("core fingerprints %q %q, want %q %q", got.JA4, got.JA3Hash, c.fps.JA4, c.fps.JA3Hash)
 			}
-			computed := e.fps != fingerprints.Fingerprints{}
+			computed := e.full.Load() != nil
 			if computed != tt.wantFull {
 				t.Errorf("the other fingerprints computed: %v, want %v", computed, tt.wantFull)
 			}
@@ -86,5 +87,13 @@ func TestFromContextConcurrentCompletion(t *testing.T) {
 		if f != c.fps {
 			t.Errorf("request %d: %+v, want %+v", i, f, c.fps)
 		}
+	}
+}
+
+// TestEntrySizeClass keeps a connection's verdict entry in the 512-byte
+// size class: every judged connection allocates one.
+func TestEntrySizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(entry{}); n > 512 {
+		t.Errorf("entry is %d bytes, over the 512-byte size class (640 would be next)", n)
 	}
 }
