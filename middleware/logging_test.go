@@ -171,26 +171,10 @@ func TestRecorderAndMetrics(t *testing.T) {
 
 func mwCounter(t *testing.T, reg *prometheus.Registry, name, verdict string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	if verdict == "" {
+		return mwLabelledCounter(t, reg, name, "", "")
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			match := verdict == ""
-			for _, l := range m.GetLabel() {
-				match = match || l.GetName() == "verdict" && l.GetValue() == verdict
-			}
-			if match {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("metric %s{verdict=%q} not found", name, verdict)
-	return 0
+	return mwLabelledCounter(t, reg, name, "verdict", verdict)
 }
 
 func mwHandlerOK() *mwOK { return &mwOK{} }
@@ -237,7 +221,8 @@ func TestFingerprintCacheMetric(t *testing.T) {
 	}
 }
 
-// mwLabelledCounter is the value of the counter name{label=value}.
+// mwLabelledCounter is the value of the counter name{label=value}, or,
+// with label "", of the first counter named name.
 func mwLabelledCounter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -249,10 +234,12 @@ func mwLabelledCounter(t *testing.T, reg *prometheus.Registry, name, label, valu
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			match := label == ""
 			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
+				match = match || l.GetName() == label && l.GetValue() == value
+			}
+			if match {
+				return m.GetCounter().GetValue()
 			}
 		}
 	}
