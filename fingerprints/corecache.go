@@ -115,9 +115,7 @@ func (c *coreCache) fingerprints(h *ClientHello) Fingerprints {
 		}
 		c.reordered.Add(1)
 		f := e.fps
-		var buf [ja3CoreBuf]byte
-		ja3 := h.appendJA3(buf[:0], false)
-		f.JA3, f.JA3Hash = string(ja3), md5hex(ja3)
+		f.JA3, f.JA3Hash = h.coreJA3()
 		return f
 	}
 	c.misses.Add(1)

@@ -32,12 +32,18 @@ type Fingerprints struct {
 // 896 B for [ClientHello.Fingerprints] (BenchmarkCoreFingerprints,
 // BenchmarkFingerprints).
 func (h *ClientHello) CoreFingerprints() Fingerprints {
-	// Small, as it runs on every new connection's goroutine (see
-	// ja4ScratchBuf); the longest JA3 string in testdata/clienthello
-	// (curl with OpenSSL) is 230 bytes, Chromium 156's 157.
+	ja3, hash := h.coreJA3()
+	return Fingerprints{JA3: ja3, JA3Hash: hash, JA4: h.JA4()}
+}
+
+// coreJA3 returns JA3 and its MD5, rendered in a buffer small enough for
+// every new connection's goroutine (see ja4ScratchBuf): the longest JA3
+// string in testdata/clienthello (curl with OpenSSL) is 230 bytes,
+// Chromium 156's 157.
+func (h *ClientHello) coreJA3() (ja3, hash string) {
 	var buf [ja3CoreBuf]byte
-	ja3 := h.appendJA3(buf[:0], false)
-	return Fingerprints{JA3: string(ja3), JA3Hash: md5hex(ja3), JA4: h.JA4()}
+	b := h.appendJA3(buf[:0], false)
+	return string(b), md5hex(b)
 }
 
 // ja3CoreBuf is the stack buffer CoreFingerprints renders JA3 into; a
