@@ -39,9 +39,10 @@ const (
 // It is a direct-mapped table of immutable entries behind atomic pointers:
 // a lookup takes no lock and a hit allocates nothing. A miss computes the
 // fingerprints and replaces whatever the slot held, so a flood of unique
-// shapes costs three small allocations per connection and evicts, but it
-// cannot grow the table or make an answer wrong: an entry is used only
-// when its whole key is equal.
+// shapes costs three small allocations per connection more than no cache
+// (the entry, its key and its extension list) and evicts, but it cannot
+// grow the table or make an answer wrong: an entry is used only when its
+// whole key is equal.
 type coreCache struct {
 	once  sync.Once
 	size  int // slots; 0 means defaultCoreCacheSlots
