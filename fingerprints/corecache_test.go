@@ -207,8 +207,8 @@ func swapLastTwo(s []uint16) {
 
 // BenchmarkCoreCache is Classifier.CoreFingerprints for a hello whose
 // shape is remembered (hit), the same shape with its extensions in another
-// order (reordered: Chrome on every new connection), and a hello the cache
-// cannot hold. Compare with BenchmarkCoreFingerprints, the computation
+// order (reordered: Chrome on every new connection), a hello the cache
+// cannot hold, and shapes that keep evicting each other (miss). Compare with BenchmarkCoreFingerprints, the computation
 // without the cache.
 //
 //	go test ./fingerprints -run '^$' -bench 'CoreCache|CoreFingerprints$' -benchmem -count 6
@@ -233,4 +233,20 @@ func BenchmarkCoreCache(b *testing.B) {
 			}
 		})
 	}
+	// Two shapes taking turns in one slot: every lookup misses.
+	other := cloneHello(h)
+	other.CipherSuites = other.CipherSuites[:len(other.CipherSuites)-1]
+	b.Run("miss", func(b *testing.B) {
+		c := coreCache{size: 1}
+		pair := [2]*ClientHello{h, other}
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = c.fingerprints(pair[i&1])
+			i++
+		}
+		if st := c.stats(); st.Hits+st.Reordered != 0 {
+			b.Fatalf("stats %+v: want only misses", st)
+		}
+	})
 }
