@@ -36,9 +36,10 @@ const (
 // is in wire order, is reused only when the order is the one the entry was
 // computed for, and computed again otherwise.
 //
-// It is a direct-mapped table of immutable entries behind atomic pointers:
-// a lookup takes no lock and a hit allocates nothing. A miss computes the
-// fingerprints and replaces whatever the slot held, so a flood of unique
+// It is a two-way set-associative table of immutable entries behind
+// atomic pointers: a lookup takes no lock and a hit allocates nothing. A
+// miss computes the fingerprints and evicts the earlier stored of its set, so
+// two hot shapes whose keys hash to one set both stay, and a flood of unique
 // shapes costs three small allocations per connection more than no cache
 // (the entry, its key and its extension list) and evicts, but it cannot
 // grow the table or make an answer wrong: an entry is used only when its
@@ -108,8 +109,14 @@ func (c *coreCache) fingerprints(h *ClientHello) Fingerprints {
 		return h.CoreFingerprints()
 	}
 	c.once.Do(c.init)
-	slot := &c.slots[maphash.Bytes(c.seed, key)&uint64(len(c.slots)-1)]
-	if e := slot.Load(); e != nil && bytes.Equal(e.key, key) {
+	// The key's set: two adjacent slots (one in a one-slot table).
+	i := maphash.Bytes(c.seed, key) & uint64(len(c.slots)-1)
+	set := c.slots[i&^1 : min(i|1, uint64(len(c.slots)-1))+1]
+	for w := range set {
+		e := set[w].Load()
+		if e == nil || !bytes.Equal(e.key, key) {
+			continue
+		}
 		if slices.Equal(e.wire, wire) {
 			c.hits.Add(1)
 			return e.fps
@@ -121,7 +128,15 @@ func (c *coreCache) fingerprints(h *ClientHello) Fingerprints {
 	}
 	c.misses.Add(1)
 	f := h.CoreFingerprints()
-	slot.Store(&coreEntry{key: bytes.Clone(key), wire: slices.Clone(wire), fps: f})
+	// The new entry goes first and the first moves second, evicting the
+	// second: two shapes that share a set and take turns both stay (with
+	// one slot each they would evict each other every time), and a hit
+	// writes nothing. Concurrent misses may lose or repeat an entry,
+	// which costs a later miss, never a wrong answer.
+	if len(set) > 1 {
+		set[1].Store(set[0].Load())
+	}
+	set[0].Store(&coreEntry{key: bytes.Clone(key), wire: slices.Clone(wire), fps: f})
 	return f
 }
 

@@ -250,3 +250,24 @@ func BenchmarkCoreCache(b *testing.B) {
 		}
 	})
 }
+
+// TestCoreCacheTwoShapesInOneSetBothStay: two shapes whose keys land in
+// the same set, taking turns as two client stacks' connections do, are
+// both remembered after their first miss. A table of two slots is one set,
+// so every seed puts them together; with one slot per key (direct mapping)
+// they would evict each other whenever their hashes picked the same slot,
+// which one of the eight seeds here all but surely does.
+func TestCoreCacheTwoShapesInOneSetBothStay(t *testing.T) {
+	_, a := readCapture(t, filepath.Join("..", "testdata", "clienthello", "chromium-156-direct.hex"))
+	_, b := readCapture(t, filepath.Join("..", "testdata", "clienthello", "firefox-esr-153-direct.hex"))
+	for seed := range 8 {
+		c := coreCache{size: 2}
+		for range 10 {
+			c.fingerprints(a)
+			c.fingerprints(b)
+		}
+		if st := c.stats(); st.Misses != 2 || st.Hits != 18 {
+			t.Fatalf("table %d: stats %+v, want 2 misses then 18 hits", seed, st)
+		}
+	}
+}
