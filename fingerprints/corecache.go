@@ -154,7 +154,7 @@ func (c *coreCache) stats() CoreCacheStats {
 // shapes share a key. exts is the non-GREASE extension types, sorted here
 // in place. ok is false when the key would exceed maxCoreKey.
 func appendCoreKey(b []byte, h *ClientHello, exts []uint16) (key []byte, ok bool) {
-	if 6+2*4+2*(len(h.CipherSuites)+len(exts)+len(h.SupportedGroups)+len(h.SignatureAlgorithms))+
+	if 6+2*4+1+2*(len(h.CipherSuites)+len(exts)+len(h.SupportedGroups)+len(h.SignatureAlgorithms))+
 		len(h.ECPointFormats) > maxCoreKey {
 		return b, false
 	}
