@@ -54,7 +54,9 @@ func (c *Classifier) ClaimCacheStats() ClaimCacheStats { return c.claims.Stats()
 
 // CoreFingerprints returns h.CoreFingerprints() (JA3, its hash and JA4),
 // remembered per hello shape: a later hello of the same client stack gets
-// them without formatting or hashing, and without allocating.
+// them without formatting, hashing or allocating. Chrome's, whose
+// extension order changes per connection, gets its JA4 so and its JA3
+// computed.
 func (c *Classifier) CoreFingerprints(h *ClientHello) Fingerprints { return c.core.fingerprints(h) }
 
 // CoreCacheStats reports how often CoreFingerprints found a hello's shape

@@ -194,8 +194,9 @@ func (e *entry) verdict() Verdict {
 		// Concurrent first callers may each compute; the first stored
 		// wins, and all return equal values.
 		all := e.hello.Fingerprints()
-		e.full.CompareAndSwap(nil, &all)
-		f = e.full.Load()
+		if f = &all; !e.full.CompareAndSwap(nil, f) {
+			f = e.full.Load()
+		}
 	}
 	v := e.v
 	v.Fingerprints = *f
