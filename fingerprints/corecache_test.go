@@ -1,6 +1,7 @@
 package fingerprints
 
 import (
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -105,23 +106,32 @@ func TestCoreCacheShuffledExtensions(t *testing.T) {
 	_, base := readCapture(t, filepath.Join("..", "testdata", "clienthello", "chromium-156-direct.hex"))
 	var c coreCache
 	c.fingerprints(base)
-	h := cloneHello(base)
-	slices.Reverse(h.Extensions)
-	want := h.CoreFingerprints()
-	if want.JA3 == base.JA3() || want.JA4 != base.JA4() {
-		t.Fatal("reversing the extensions must change JA3 and keep JA4")
+	rng := rand.New(rand.NewPCG(5, 6))
+	const conns = 50
+	for i := range conns {
+		// The same Chromium's next connection: another extension order,
+		// other GREASE values (reshuffle, as in the classifier's tests).
+		h, err := ParseHandshake(reshuffle(base, rng))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := h.CoreFingerprints()
+		if want.JA4 != base.JA4() {
+			t.Fatalf("connection %d: reshuffling changed JA4", i)
+		}
+		if got := c.fingerprints(h); got != want {
+			t.Errorf("connection %d: cached %+v, want the hello's own %+v", i, got, want)
+		}
 	}
-	if got := c.fingerprints(h); got != want {
-		t.Errorf("cached %+v, want %+v", got, want)
-	}
-	if st := c.stats(); st.Reordered != 1 || st.Hits != 0 {
-		t.Errorf("stats %+v: want one reordered lookup", st)
+	if st := c.stats(); st.Misses != 1 || st.Reordered < conns-1 || st.Hits+st.Reordered != conns {
+		t.Errorf("stats %+v: want the first hello a miss and the %d reshuffled ones JA4 hits, their JA3 computed", st, conns)
 	}
 	// The entry keeps the order it was made for.
+	hits := c.stats().Hits
 	if got := c.fingerprints(base); got != base.CoreFingerprints() {
-		t.Errorf("base after the shuffled hello: %+v", got)
+		t.Errorf("base after the shuffled hellos: %+v", got)
 	}
-	if st := c.stats(); st.Hits != 1 {
+	if st := c.stats(); st.Hits != hits+1 {
 		t.Errorf("stats %+v: want the base's order a hit", st)
 	}
 }
