@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
+	"github.com/mitmwatch/mitmwatch/internal/sfv"
 )
 
 // New returns the middleware configured by cfg, for chi's Router.Use or to
@@ -209,31 +210,11 @@ func (s *settings) compute(r *http.Request, ua string, src hello, client netip.A
 // headerValue is the Mitmwatch-Verdict value: an RFC 8941 token with the
 // product as a string parameter when known ("intercepted;product=\"mitmproxy\"").
 func headerValue(v *fingerprints.Verdict) string {
-	out := v.Verdict.String()
-	if v.Product != "" {
-		out += ";product=" + sfString(v.Product)
+	if v.Product == "" {
+		return v.Verdict.String()
 	}
-	return out
-}
-
-// sfString encodes s as an RFC 8941 sf-string: printable ASCII only, with
-// '"' and '\' escaped. Other bytes become '?', so the header stays valid
-// whatever a signature file names a product.
-func sfString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c > 0x7e:
-			b.WriteByte('?')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	b := make([]byte, 0, 64)
+	b = append(b, v.Verdict.String()...)
+	b = append(b, ";product="...)
+	return string(sfv.AppendString(b, v.Product))
 }

@@ -100,8 +100,9 @@ func TestResponseHeader(t *testing.T) {
 			}
 		})
 	}
-	if got := sfString("a\"b\\c\né"); got != `"a\"b\\c???"` {
-		t.Errorf("sfString = %s", got)
+	odd := fingerprints.Verdict{Verdict: fingerprints.OutcomeIntercepted, Product: "a\"b\\c\né"}
+	if got := headerValue(&odd); got != `intercepted;product="a\"b\\c???"` {
+		t.Errorf("headerValue(%q) = %s", odd.Product, got)
 	}
 }
 

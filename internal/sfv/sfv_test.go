@@ -1,0 +1,31 @@
+package sfv
+
+import "testing"
+
+func TestAppendString(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"empty", "", `""`},
+		{"plain", "mitmproxy", `"mitmproxy"`},
+		{"space_kept", "Kaspersky Web AV", `"Kaspersky Web AV"`},
+		{"quote_escaped", `say "hi"`, `"say \"hi\""`},
+		{"backslash_escaped", `a\b`, `"a\\b"`},
+		{"control_replaced", "a\r\nb\tc\x00", `"a??b?c?"`},
+		{"delete_replaced", "a\x7fb", `"a?b"`},
+		{"utf8_each_byte_replaced", "é", `"??"`},
+		{"tilde_and_space_are_printable", " ~", `" ~"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(AppendString(nil, tt.in)); got != tt.want {
+				t.Errorf("AppendString(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAppendStringAppends(t *testing.T) {
+	if got := string(AppendString([]byte("product="), "x")); got != `product="x"` {
+		t.Errorf("got %s", got)
+	}
+}
