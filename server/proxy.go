@@ -45,6 +45,18 @@ const (
 	HeaderCountry = "Mitmwatch-Country"
 	// HeaderASN is the client's autonomous system number, 0 when unknown.
 	HeaderASN = "Mitmwatch-ASN"
+	// HeaderSummary says all of the above in one header, an RFC 8941
+	// dictionary, members in this order and those without a value left
+	// out:
+	//
+	//	Mitmwatch-Summary: verdict=intercepted, confidence=0.95, product="mitmproxy",
+	//	    ja4="t13d…", ja3="…", country="KZ", asn=9198
+	//
+	// verdict is a token, confidence a decimal, asn an integer, the
+	// others strings (bytes outside printable ASCII become '?'). One
+	// header costs net/http on both sides of the connection far less than
+	// seven (docs/benchmarks.md).
+	HeaderSummary = "Mitmwatch-Summary"
 )
 
 // DefaultFailTimeout is how long the proxy skips an upstream after a
@@ -123,7 +135,9 @@ type Proxy struct {
 	now      func() time.Time
 
 	keys      headerKeys
+	anyHeader bool        // some header of keys is sent
 	confTexts [101]string // "0.00" … "1.00"
+	confSF    [101]string // the same as RFC 8941 decimals: "0.0", "0.01" … "0.99", "1.0"
 
 	errs, ejections prometheus.Counter
 }
@@ -171,8 +185,10 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		return nil, err
 	}
 	p.keys = keys
+	p.anyHeader = keys != headerKeys{}
 	for i := range p.confTexts {
 		p.confTexts[i] = strconv.FormatFloat(float64(i)/100, 'f', 2, 64)
+		p.confSF[i] = sfDecimal(p.confTexts[i])
 	}
 	for i, s := range cfg.Upstreams {
 		u, err := url.Parse(s)
@@ -279,6 +295,7 @@ const (
 	hJA3
 	hCountry
 	hASN
+	hSummary
 	annotationHeaders // how many
 )
 
@@ -288,6 +305,7 @@ func annotationHeaderNames() []string {
 	names := [annotationHeaders]string{
 		hVerdict: HeaderVerdict, hConfidence: HeaderConfidence, hProduct: HeaderProduct,
 		hJA4: HeaderJA4, hJA3: HeaderJA3, hCountry: HeaderCountry, hASN: HeaderASN,
+		hSummary: HeaderSummary,
 	}
 	return names[:]
 }
@@ -302,7 +320,7 @@ func newHeaderKeys(want []string) (headerKeys, error) {
 	var k headerKeys
 	all := annotationHeaderNames()
 	if want == nil {
-		want = all
+		want = all[:hSummary]
 	}
 	for i, name := range want {
 		j := slices.IndexFunc(all, func(h string) bool { return strings.EqualFold(h, name) })
@@ -320,10 +338,10 @@ func newHeaderKeys(want []string) (headerKeys, error) {
 // slices are full (len == cap), so whoever appends to one copies it. The
 // value of a header not sent is not formatted.
 func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
-	k := &p.keys
-	if *k == (headerKeys{}) {
+	if !p.anyHeader {
 		return
 	}
+	k := &p.keys
 	vals := make([]string, 0, annotationHeaders)
 	add := func(i int, v string) {
 		if v == "" {
@@ -358,11 +376,19 @@ func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
 	if k[hASN] != "" {
 		add(hASN, strconv.FormatUint(uint64(a.ASN), 10))
 	}
+	if k[hSummary] != "" {
+		add(hSummary, p.summary(a))
+	}
 }
 
 // confidenceText formats a confidence with two decimals, from a table
 // (no allocation); values outside [0, 1] are clamped.
 func (p *Proxy) confidenceText(c float64) string {
+	return p.confTexts[confidenceIndex(c)]
+}
+
+// confidenceIndex is c in hundredths, clamped to [0, 100] (NaN is 0).
+func confidenceIndex(c float64) int {
 	i := int(math.Round(c * 100))
 	switch {
 	case i < 0 || c != c: // NaN too
@@ -370,7 +396,7 @@ func (p *Proxy) confidenceText(c float64) string {
 	case i > 100:
 		i = 100
 	}
-	return p.confTexts[i]
+	return i
 }
 
 // maxHeaderValue bounds a value mitmwatch adds (product names come from

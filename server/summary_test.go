@@ -1,0 +1,162 @@
+package server
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/dunglas/httpsfv"
+
+	"github.com/mitmwatch/mitmwatch/fingerprints"
+)
+
+func newSummaryProxy(t testing.TB) *Proxy {
+	t.Helper()
+	p, err := NewProxy(ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: []string{HeaderSummary}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestSummaryHeaderValue: the Mitmwatch-Summary value for the cases an
+// upstream meets, byte for byte.
+func TestSummaryHeaderValue(t *testing.T) {
+	const ja4, ja3 = "t13d1516h2_8daaf6152771_02713d6af862", "0123456789abcdef0123456789abcdef"
+	p := newSummaryProxy(t)
+	tests := []struct {
+		name string
+		a    Annotation
+		want string
+	}{
+		{"clean_unknown_place",
+			Annotation{Verdict: fingerprints.OutcomeClean, Confidence: 0.95, JA4: ja4, JA3: ja3},
+			`verdict=clean, confidence=0.95, ja4="` + ja4 + `", ja3="` + ja3 + `", country="ZZ", asn=0`},
+		{"intercepted_with_product_and_place",
+			Annotation{Verdict: fingerprints.OutcomeIntercepted, Product: "mitmproxy", Confidence: 0.95, JA4: ja4, JA3: ja3, Country: "KZ", ASN: 9198},
+			`verdict=intercepted, confidence=0.95, product="mitmproxy", ja4="` + ja4 + `", ja3="` + ja3 + `", country="KZ", asn=9198`},
+		{"no_hello_no_fingerprints",
+			Annotation{Verdict: fingerprints.OutcomeUnknown, Country: "DE", ASN: 3320},
+			`verdict=unknown, confidence=0.0, country="DE", asn=3320`},
+		{"confidence_one_is_1.0", Annotation{Verdict: fingerprints.OutcomeSpoofed, Confidence: 1},
+			`verdict=spoofed, confidence=1.0, country="ZZ", asn=0`},
+		{"confidence_trailing_zero_dropped", Annotation{Verdict: fingerprints.OutcomeSpoofed, Confidence: 0.5},
+			`verdict=spoofed, confidence=0.5, country="ZZ", asn=0`},
+		{"confidence_rounded_to_hundredths", Annotation{Verdict: fingerprints.OutcomeSpoofed, Confidence: 0.854},
+			`verdict=spoofed, confidence=0.85, country="ZZ", asn=0`},
+		{"confidence_out_of_range_clamped", Annotation{Verdict: fingerprints.OutcomeSpoofed, Confidence: 7},
+			`verdict=spoofed, confidence=1.0, country="ZZ", asn=0`},
+		{"confidence_nan_is_zero", Annotation{Verdict: fingerprints.OutcomeSpoofed, Confidence: math.NaN()},
+			`verdict=spoofed, confidence=0.0, country="ZZ", asn=0`},
+		{"product_escaped_and_made_ascii",
+			Annotation{Verdict: fingerprints.OutcomeIntercepted, Product: "Evil \"Proxy\"\r\nX-Injected: 1 \\ ☃", Confidence: 0.9},
+			`verdict=intercepted, confidence=0.9, product="Evil \"Proxy\"??X-Injected: 1 \\ ???", country="ZZ", asn=0`},
+		{"product_cut_at_128_bytes",
+			Annotation{Verdict: fingerprints.OutcomeIntercepted, Product: strings.Repeat("p", 300), Confidence: 0.9},
+			`verdict=intercepted, confidence=0.9, product="` + strings.Repeat("p", 128) + `", country="ZZ", asn=0`},
+		{"largest_asn", Annotation{Verdict: fingerprints.OutcomeClean, ASN: math.MaxUint32},
+			`verdict=clean, confidence=0.0, country="ZZ", asn=4294967295`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.summary(&tt.a); got != tt.want {
+				t.Errorf("summary =\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSummaryHeaderIsCanonicalRFC8941: every summary parses as an RFC 8941
+// dictionary with an independent implementation (github.com/dunglas/httpsfv),
+// the members carry the annotation's values with their types, and the
+// library serialises the parsed dictionary back to the same bytes: the
+// value is the canonical form, not just a parseable one.
+func TestSummaryHeaderIsCanonicalRFC8941(t *testing.T) {
+	p := newSummaryProxy(t)
+	for i := 0; i <= 100; i++ {
+		a := Annotation{Verdict: fingerprints.Outcome(i % 4), Confidence: float64(i) / 100,
+			Product: []string{"", "mitmproxy", `a"b\c`, "Ünïcode"}[i%4], JA4: "t13d1516h2_8daaf6152771_02713d6af862",
+			JA3: []string{"", "0123456789abcdef0123456789abcdef"}[i%2], Country: []string{"", "KZ"}[i%2], ASN: uint32(i * 1000)}
+		checkSummary(t, p, &a)
+	}
+}
+
+// FuzzSummaryHeader: whatever an Annotate function or a signature file
+// puts in an annotation, the summary is one valid, canonical RFC 8941
+// dictionary that says the same.
+func FuzzSummaryHeader(f *testing.F) {
+	f.Add(uint8(1), 0.95, "mitmproxy", "t13d1516h2_8daaf6152771_02713d6af862", "0123456789abcdef0123456789abcdef", "KZ", uint32(9198))
+	f.Add(uint8(0), math.Inf(-1), "", "", "", "", uint32(0))
+	f.Add(uint8(3), 0.5, "x\"\\\r\n\x00é", "ja4\"", "\\", "Z\nZ", uint32(math.MaxUint32))
+	p := newSummaryProxy(f)
+	f.Fuzz(func(t *testing.T, verdict uint8, conf float64, product, ja4, ja3, country string, asn uint32) {
+		a := Annotation{Verdict: fingerprints.Outcome(verdict % 4), Confidence: conf, Product: product,
+			JA4: ja4, JA3: ja3, Country: country, ASN: asn}
+		checkSummary(t, p, &a)
+	})
+}
+
+// checkSummary parses p's summary of a with httpsfv and compares.
+func checkSummary(t *testing.T, p *Proxy, a *Annotation) {
+	t.Helper()
+	got := p.summary(a)
+	d, err := httpsfv.UnmarshalDictionary([]string{got})
+	if err != nil {
+		t.Fatalf("summary %q is not an RFC 8941 dictionary: %v", got, err)
+	}
+	again, err := httpsfv.Marshal(d)
+	if err != nil || again != got {
+		t.Fatalf("summary %q serialises back as %q (%v): not canonical", got, again, err)
+	}
+	member := func(key string) any {
+		m, ok := d.Get(key)
+		if !ok {
+			return nil
+		}
+		it, ok := m.(httpsfv.Item)
+		if !ok || len(it.Params.Names()) > 0 {
+			t.Fatalf("summary %q: %s is %#v, want a bare item", got, key, m)
+		}
+		return it.Value
+	}
+	if v := member("verdict"); v != httpsfv.Token(a.Verdict.String()) {
+		t.Errorf("summary %q: verdict %#v, want token %s", got, v, a.Verdict)
+	}
+	if v, ok := member("confidence").(float64); !ok || v != float64(confidenceIndex(a.Confidence))/100 {
+		t.Errorf("summary %q: confidence %#v, want %v", got, member("confidence"), a.Confidence)
+	}
+	if v := member("asn"); v != int64(a.ASN) {
+		t.Errorf("summary %q: asn %#v, want %d", got, v, a.ASN)
+	}
+	country := a.Country
+	if country == "" {
+		country = "ZZ"
+	}
+	for key, in := range map[string]string{"product": a.Product, "ja4": a.JA4, "ja3": a.JA3, "country": country} {
+		v := member(key)
+		if in == "" {
+			if v != nil {
+				t.Errorf("summary %q: %s present for an empty value", got, key)
+			}
+			continue
+		}
+		if want := printable(truncate128(in)); v != want {
+			t.Errorf("summary %q: %s %#v, want %q", got, key, v, want)
+		}
+	}
+	if n := len(d.Names()); n > 7 {
+		t.Errorf("summary %q has %d members", got, n)
+	}
+}
+
+// printable is s with every byte outside printable ASCII as '?', what an
+// sf-string can say of it.
+func printable(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
