@@ -319,10 +319,12 @@ type DetectionSection struct {
 	ResponseHeader bool `yaml:"response_header"`
 	// UpstreamHeaders are the Mitmwatch-* request headers the upstream
 	// gets, by name (Mitmwatch-Verdict, -Confidence, -Product, -JA4,
-	// -JA3, -Country, -ASN; compared without case). Default: all seven
-	// (null too). [] sends none; verdicts are still counted and alerted
-	// on. The seven cost the edge about 17 000 instructions per keep-alive
-	// request, one about 2 000 (docs/benchmarks.md).
+	// -JA3, -Country, -ASN and -Summary, which says all the others' values
+	// in one RFC 8941 dictionary; compared without case). Default (null
+	// too): Mitmwatch-Verdict and Mitmwatch-Summary. [] sends none;
+	// verdicts are still counted and alerted on. The seven single-value
+	// headers cost about four times what the summary does
+	// (docs/benchmarks.md).
 	UpstreamHeaders []string `yaml:"upstream_headers"`
 	// Banner is the warning shown in HTML pages to intercepted visitors.
 	Banner BannerSection `yaml:"banner"`
@@ -407,7 +409,7 @@ func DefaultConfig() *Config {
 			RedeliverAfter:  alerts.DefaultRedeliverAfter,
 			DeliveryLogSize: alerts.DefaultDeliveryLogSize,
 		},
-		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence, UpstreamHeaders: annotationHeaderNames()},
+		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence, UpstreamHeaders: DefaultHeaders()},
 		Logging:   LoggingSection{Level: "info", Format: "text"},
 		Shutdown:  ShutdownSection{Timeout: 30 * time.Second},
 	}

@@ -82,14 +82,14 @@ func TestDecodeListsReplace(t *testing.T) {
 
 // TestUpstreamHeadersNoneIsNotAll: "upstream_headers: []" (none) stays
 // an empty list through decoding and through the printed configuration,
-// and only null or absence mean all seven: the two must not be confused
+// and only null or absence mean the default: the two must not be confused
 // on the way.
 func TestUpstreamHeadersNoneIsNotAll(t *testing.T) {
 	tests := []struct {
 		name, yaml string
 		want       []string
 	}{
-		{"absent_is_all", "listen: 127.0.0.1:8443\n", annotationHeaderNames()},
+		{"absent_is_the_default", "listen: 127.0.0.1:8443\n", DefaultHeaders()},
 		{"empty_list_is_none", "detection:\n  upstream_headers: []\n", []string{}},
 		{"one", "detection:\n  upstream_headers: [Mitmwatch-Verdict]\n", []string{"Mitmwatch-Verdict"}},
 	}
@@ -116,7 +116,7 @@ func TestUpstreamHeadersNoneIsNotAll(t *testing.T) {
 	}
 	c, err := parse(t, "detection:\n  upstream_headers:\n")
 	if err != nil || c.Detection.UpstreamHeaders != nil {
-		t.Errorf("null gave %#v, %v; want nil, which the proxy reads as all", c.Detection.UpstreamHeaders, err)
+		t.Errorf("null gave %#v, %v; want nil, which the proxy reads as the default", c.Detection.UpstreamHeaders, err)
 	}
 }
 

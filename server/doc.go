@@ -39,6 +39,18 @@
 // to https ([CertManager.HTTPHandler]). Only the first captures and judges
 // ClientHellos.
 //
+// # What the upstream is told
+//
+// The edge's [Proxy] deletes every Mitmwatch-* request header a client
+// sent, then adds its own: by default [HeaderVerdict] and [HeaderSummary]
+// (verdict, confidence, product, JA4, JA3, country and ASN in one RFC 8941
+// dictionary); detection.upstream_headers ([ProxyConfig.Headers]) can send
+// each of those as a header of its own ([HeaderConfidence] and the rest)
+// instead, or none. Few headers are the cheap choice: net/http on both
+// ends of the upstream connection works per header and per byte on every
+// request, and the seven single-value headers cost the edge about four
+// times what the summary does (docs/benchmarks.md).
+//
 // # Report
 //
 // [Report] is the one JSON shape for the endpoint, the fingerprint command

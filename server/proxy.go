@@ -106,10 +106,12 @@ type ProxyConfig struct {
 	// client-sent Mitmwatch-* headers are still stripped.
 	Annotate func(*http.Request) Annotation
 	// Headers names the Header… headers Annotate's answer is sent in
-	// (compared without case). Default (nil): all seven. An empty,
-	// non-nil list sends none, while Annotate still runs. The seven cost
-	// the edge about 17 000 instructions per keep-alive request, one
-	// about 2 000 (docs/benchmarks.md).
+	// (compared without case). Default (nil): [DefaultHeaders],
+	// Mitmwatch-Verdict and Mitmwatch-Summary. An empty, non-nil list
+	// sends none, while Annotate still runs. Each header costs both ends
+	// of the upstream connection work per request; the seven single-value
+	// headers cost about four times what the summary does
+	// (docs/benchmarks.md).
 	Headers []string
 	// Logger receives upstream failures. Default: discard.
 	Logger *slog.Logger
@@ -299,6 +301,13 @@ const (
 	annotationHeaders // how many
 )
 
+// DefaultHeaders returns the headers the proxy sends when
+// [ProxyConfig.Headers] is nil: [HeaderVerdict], for an upstream that only
+// needs the verdict and [HeaderSummary], with everything.
+func DefaultHeaders() []string {
+	return []string{HeaderVerdict, HeaderSummary}
+}
+
 // annotationHeaderNames returns the names of the headers the proxy can
 // add, indexed by the h… constants: the values [ProxyConfig.Headers] takes.
 func annotationHeaderNames() []string {
@@ -320,7 +329,7 @@ func newHeaderKeys(want []string) (headerKeys, error) {
 	var k headerKeys
 	all := annotationHeaderNames()
 	if want == nil {
-		want = all[:hSummary]
+		want = DefaultHeaders()
 	}
 	for i, name := range want {
 		j := slices.IndexFunc(all, func(h string) bool { return strings.EqualFold(h, name) })

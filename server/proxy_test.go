@@ -88,7 +88,9 @@ func TestProxyStripsClientSentMitmwatchHeaders(t *testing.T) {
 		{"underscore_alias_read_by_cgi_upstreams", "Mitmwatch_Verdict", false, "Mitmwatch_verdict", ""},
 		{"mixed_case_underscore_alias", "MITMWATCH_COUNTRY", false, "Mitmwatch_country", ""},
 		{"forged_header_we_never_set", "Mitmwatch-Admin", true, "Mitmwatch-Admin", ""},
-		{"forged_country_replaced", "Mitmwatch-Country", true, HeaderCountry, "KZ"},
+		{"forged_country_dropped_as_not_sent_by_default", "Mitmwatch-Country", true, HeaderCountry, ""},
+		{"forged_summary_replaced", "Mitmwatch-Summary", true, HeaderSummary,
+			`verdict=intercepted, confidence=0.95, product="mitmproxy", ja4="t13d1516h2_8daaf6152771_02713d6af862", ja3="0123456789abcdef0123456789abcdef", country="KZ", asn=9198`},
 		{"unrelated_header_kept", "X-Mitmwatch-Note", false, "X-Mitmwatch-Note", "clean"},
 		{"prefix_without_separator_kept", "Mitmwatchy", false, "Mitmwatchy", "clean"},
 	}
@@ -124,7 +126,7 @@ func TestProxyStripsClientSentMitmwatchHeaders(t *testing.T) {
 
 func TestProxyAddsAnnotation(t *testing.T) {
 	up := newEchoUpstream(t, "a")
-	p := newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL + "/base"}, Annotate: func(*http.Request) Annotation {
+	p := newTestProxy(t, ProxyConfig{Upstreams: []string{up.URL + "/base"}, Headers: annotationHeaderNames(), Annotate: func(*http.Request) Annotation {
 		return Annotation{Detected: true, Verdict: fingerprints.OutcomeIntercepted, Product: "Evil\r\nX-Injected: 1 Proxy ☃",
 			Confidence: 0.951, JA4: "t13d1516h2_8daaf6152771_02713d6af862", JA3: "0123456789abcdef0123456789abcdef", ASN: 0}
 	}})
@@ -134,13 +136,15 @@ func TestProxyAddsAnnotation(t *testing.T) {
 	p.ServeHTTP(rec, req)
 	e := decodeEcho(t, rec.Body)
 	want := map[string]string{
-		HeaderVerdict:      "intercepted",
-		HeaderConfidence:   "0.95",
-		HeaderJA4:          "t13d1516h2_8daaf6152771_02713d6af862",
-		HeaderJA3:          "0123456789abcdef0123456789abcdef",
-		HeaderCountry:      "ZZ",
-		HeaderASN:          "0",
-		HeaderProduct:      "Evil__X-Injected: 1 Proxy ___",
+		HeaderVerdict:    "intercepted",
+		HeaderConfidence: "0.95",
+		HeaderJA4:        "t13d1516h2_8daaf6152771_02713d6af862",
+		HeaderJA3:        "0123456789abcdef0123456789abcdef",
+		HeaderCountry:    "ZZ",
+		HeaderASN:        "0",
+		HeaderProduct:    "Evil__X-Injected: 1 Proxy ___",
+		HeaderSummary: `verdict=intercepted, confidence=0.95, product="Evil??X-Injected: 1 Proxy ???", ` +
+			`ja4="t13d1516h2_8daaf6152771_02713d6af862", ja3="0123456789abcdef0123456789abcdef", country="ZZ", asn=0`,
 		"X-Forwarded-For":  "192.0.2.7",
 		"X-Forwarded-Host": "site.example",
 	}
@@ -175,7 +179,8 @@ func TestProxySendsOnlyTheConfiguredHeaders(t *testing.T) {
 		headers []string
 		want    []string
 	}{
-		{"nil_sends_all_seven", nil, all},
+		{"nil_sends_the_default_two", nil, []string{HeaderVerdict, HeaderSummary}},
+		{"all_eight_by_name", all, all},
 		{"two_named_in_any_case", []string{"mitmwatch-verdict", "MITMWATCH-JA4"}, []string{HeaderVerdict, HeaderJA4}},
 		{"repeated_name_sent_once", []string{HeaderASN, HeaderASN}, []string{HeaderASN}},
 		{"empty_list_sends_none", []string{}, nil},

@@ -12,11 +12,12 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dunglas/httpsfv"
 
 	"github.com/mitmwatch/mitmwatch/alerts"
 	"github.com/mitmwatch/mitmwatch/fingerprints"
@@ -163,10 +164,6 @@ func TestServeProxiesWithVerdictHeaders(t *testing.T) {
 			want := map[string]string{
 				// Go's TLS stack under Chrome's User-Agent.
 				HeaderVerdict:       "spoofed",
-				HeaderJA4:           fps.JA4,
-				HeaderJA3:           fps.JA3Hash,
-				HeaderCountry:       "KZ",
-				HeaderASN:           "9198",
 				"X-Forwarded-For":   "127.0.0.1",
 				"X-Forwarded-Proto": "https",
 			}
@@ -175,8 +172,21 @@ func TestServeProxiesWithVerdictHeaders(t *testing.T) {
 					t.Errorf("upstream got %s = %q, want [%q]", k, g, v)
 				}
 			}
-			if c, err := strconv.ParseFloat(got.Header.Get(HeaderConfidence), 64); err != nil || c <= 0 || c > 1 {
-				t.Errorf("%s = %q", HeaderConfidence, got.Header.Get(HeaderConfidence))
+			// The default: the verdict, and everything in the summary.
+			sum := summaryMembers(t, got.Header.Values(HeaderSummary))
+			for k, v := range map[string]any{"verdict": httpsfv.Token("spoofed"), "ja4": fps.JA4, "ja3": fps.JA3Hash,
+				"country": "KZ", "asn": int64(9198)} {
+				if sum[k] != v {
+					t.Errorf("upstream's summary %s = %#v, want %#v", k, sum[k], v)
+				}
+			}
+			if c, ok := sum["confidence"].(float64); !ok || c <= 0 || c > 1 {
+				t.Errorf("summary confidence %#v", sum["confidence"])
+			}
+			for _, h := range []string{HeaderCountry, HeaderConfidence, HeaderJA4} {
+				if v := got.Header.Values(h); len(v) != 0 {
+					t.Errorf("%s = %q: not a default header, and a forged one must not pass", h, v)
+				}
 			}
 			if v := got.Header.Values("Mitmwatch_verdict"); len(v) != 0 {
 				t.Errorf("the underscore alias reached the upstream: %q", v)
@@ -496,6 +506,7 @@ func TestServeBehindProxyProtocol(t *testing.T) {
 		c.ProxyProtocol.Enabled = true
 		c.ProxyProtocol.Trusted = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 		c.Geo.Static = append(c.Geo.Static, middleware.StaticGeo{CIDR: "203.0.113.0/24", Country: "DE", ASN: 3320})
+		c.Detection.UpstreamHeaders = annotationHeaderNames()
 	})
 	// A load balancer on loopback: PROXY v1 before the TLS handshake,
 	// naming the real client. The capture must see the hello after the

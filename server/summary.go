@@ -3,35 +3,48 @@ package server
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/mitmwatch/mitmwatch/internal/sfv"
 )
 
-// summary is a's [HeaderSummary] value. It is built in a buffer on the
-// stack, so it costs one allocation, the string: it runs per request.
+// summary is a's [HeaderSummary] value. It runs per request, so it costs
+// one allocation, the string, sized for the value unless something needs
+// escaping. Not a buffer on the stack: 300 bytes more in the request
+// goroutine's frames made its stack grow again after every collection had
+// shrunk it, thousands of instructions per request (docs/benchmarks.md).
 func (p *Proxy) summary(a *Annotation) string {
-	var buf [320]byte // room for a long product name, escaped
-	b := append(buf[:0], "verdict="...)
-	b = append(b, a.Verdict.String()...)
-	b = append(b, ", confidence="...)
-	b = append(b, p.confSF[confidenceIndex(a.Confidence)]...)
-	for _, m := range [...]struct{ key, val string }{
-		{", product=", a.Product}, {", ja4=", a.JA4}, {", ja3=", a.JA3},
-	} {
-		if m.val != "" {
-			b = append(b, m.key...)
-			b = sfv.AppendString(b, truncate128(m.val))
-		}
-	}
-	country := a.Country
+	verdict := a.Verdict.String()
+	conf := p.confSF[confidenceIndex(a.Confidence)]
+	product, ja4, ja3 := truncate128(a.Product), truncate128(a.JA4), truncate128(a.JA3)
+	country := truncate128(a.Country)
 	if country == "" {
 		country = "ZZ"
 	}
+	n := len("verdict=, confidence=, country=\"\", asn=4294967295") + len(verdict) + len(conf) + len(country)
+	for _, v := range [...]string{product, ja4, ja3} {
+		if v != "" {
+			n += len(", product=\"\"") + len(v)
+		}
+	}
+	b := make([]byte, 0, n)
+	b = append(b, "verdict="...)
+	b = append(b, verdict...)
+	b = append(b, ", confidence="...)
+	b = append(b, conf...)
+	for _, m := range [...]struct{ key, val string }{
+		{", product=", product}, {", ja4=", ja4}, {", ja3=", ja3},
+	} {
+		if m.val != "" {
+			b = append(b, m.key...)
+			b = sfv.AppendString(b, m.val)
+		}
+	}
 	b = append(b, ", country="...)
-	b = sfv.AppendString(b, truncate128(country))
+	b = sfv.AppendString(b, country)
 	b = append(b, ", asn="...)
 	b = strconv.AppendUint(b, uint64(a.ASN), 10)
-	return string(b)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
 }
 
 // truncate128 cuts v to maxHeaderValue bytes.

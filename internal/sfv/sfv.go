@@ -5,11 +5,24 @@ package sfv
 // only, so any other byte (a control character, a byte of a UTF-8
 // sequence) becomes '?': the header stays valid whatever text it is given,
 // for example a product name from an operator's signature file.
+//
+// A string with nothing to escape, the usual case, is copied whole.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			dst = append(dst, s[:i]...)
+			return append(appendEscaped(dst, s[i:]), '"')
+		}
+	}
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// appendEscaped appends s byte by byte, escaped as AppendString says.
+func appendEscaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
 		case c == '"' || c == '\\':
 			dst = append(dst, '\\', c)
 		case c < 0x20 || c > 0x7e:
@@ -18,5 +31,5 @@ func AppendString(dst []byte, s string) []byte {
 			dst = append(dst, c)
 		}
 	}
-	return append(dst, '"')
+	return dst
 }

@@ -15,6 +15,8 @@ func TestAppendString(t *testing.T) {
 		{"delete_replaced", "a\x7fb", `"a?b"`},
 		{"utf8_each_byte_replaced", "é", `"??"`},
 		{"tilde_and_space_are_printable", " ~", `" ~"`},
+		{"escape_at_the_end_keeps_the_start", `abc"`, `"abc\""`},
+		{"escape_at_the_start_keeps_the_rest", `\nabc`, `"\\nabc"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := string(AppendString(nil, tt.in)); got != tt.want {
