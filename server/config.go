@@ -323,7 +323,7 @@ type DetectionSection struct {
 	// in one RFC 8941 dictionary; compared without case). Default (null
 	// too): Mitmwatch-Verdict and Mitmwatch-Summary. [] sends none;
 	// verdicts are still counted and alerted on. The seven single-value
-	// headers cost about four times what the summary does
+	// headers cost the edge about three times what the summary does
 	// (docs/benchmarks.md).
 	UpstreamHeaders []string `yaml:"upstream_headers"`
 	// Banner is the warning shown in HTML pages to intercepted visitors.

@@ -48,7 +48,7 @@
 // each of those as a header of its own ([HeaderConfidence] and the rest)
 // instead, or none. Few headers are the cheap choice: net/http on both
 // ends of the upstream connection works per header and per byte on every
-// request, and the seven single-value headers cost the edge about four
+// request, and the seven single-value headers cost the edge about three
 // times what the summary does (docs/benchmarks.md).
 //
 // # Report

@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dunglas/httpsfv"
 	utls "github.com/refraction-networking/utls"
 	"golang.org/x/net/http2"
 
@@ -181,20 +182,34 @@ func startE2EEdge(t *testing.T, bin, dir, name, yaml string) *e2eEdge {
 type e2eUpstream struct {
 	*httptest.Server
 	mu       sync.Mutex
-	verdicts map[string][]string // path → Mitmwatch-Verdict values seen
+	verdicts map[string][]string // path → Mitmwatch-Verdict values seen (checked against Mitmwatch-Summary)
 }
 
 func newE2EUpstream(t *testing.T) *e2eUpstream {
 	u := &e2eUpstream{verdicts: map[string][]string{}}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The summary must say the same verdict; if not, the summary is
+		// what is remembered, so the comparison below fails with it.
+		seen := r.Header.Get(HeaderVerdict)
+		if d, err := httpsfv.UnmarshalDictionary(r.Header.Values(HeaderSummary)); err != nil {
+			seen = "bad summary: " + err.Error()
+		} else if m, _ := d.Get("verdict"); !isToken(m, seen) {
+			seen = "summary " + r.Header.Get(HeaderSummary)
+		}
 		u.mu.Lock()
-		u.verdicts[r.URL.Path] = append(u.verdicts[r.URL.Path], r.Header.Get(HeaderVerdict))
+		u.verdicts[r.URL.Path] = append(u.verdicts[r.URL.Path], seen)
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, "<!doctype html><html><head><title>app</title></head><body><p>the application</p></body></html>")
 	}))
 	t.Cleanup(u.Close)
 	return u
+}
+
+// isToken reports whether m is the bare token tok.
+func isToken(m httpsfv.Member, tok string) bool {
+	it, ok := m.(httpsfv.Item)
+	return ok && it.Value == httpsfv.Token(tok)
 }
 
 func (u *e2eUpstream) verdictsOf(path string) []string {

@@ -110,7 +110,7 @@ type ProxyConfig struct {
 	// Mitmwatch-Verdict and Mitmwatch-Summary. An empty, non-nil list
 	// sends none, while Annotate still runs. Each header costs both ends
 	// of the upstream connection work per request; the seven single-value
-	// headers cost about four times what the summary does
+	// headers cost the edge about three times what the summary does
 	// (docs/benchmarks.md).
 	Headers []string
 	// Logger receives upstream failures. Default: discard.
