@@ -137,7 +137,7 @@ type Proxy struct {
 	now      func() time.Time
 
 	keys      headerKeys
-	anyHeader bool        // some header of keys is sent
+	sent      int         // how many headers of keys are sent
 	confTexts [101]string // "0.00" … "1.00"
 	confSF    [101]string // the same as RFC 8941 decimals: "0.0", "0.01" … "0.99", "1.0"
 
@@ -187,7 +187,11 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		return nil, err
 	}
 	p.keys = keys
-	p.anyHeader = keys != headerKeys{}
+	for _, k := range keys {
+		if k != "" {
+			p.sent++
+		}
+	}
 	for i := range p.confTexts {
 		p.confTexts[i] = strconv.FormatFloat(float64(i)/100, 'f', 2, 64)
 		p.confSF[i] = sfDecimal(p.confTexts[i])
@@ -347,11 +351,11 @@ func newHeaderKeys(want []string) (headerKeys, error) {
 // slices are full (len == cap), so whoever appends to one copies it. The
 // value of a header not sent is not formatted.
 func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
-	if !p.anyHeader {
+	if p.sent == 0 {
 		return
 	}
 	k := &p.keys
-	vals := make([]string, 0, annotationHeaders)
+	vals := make([]string, 0, p.sent)
 	add := func(i int, v string) {
 		if v == "" {
 			return

@@ -2,6 +2,8 @@ package server
 
 import (
 	"math"
+	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -197,4 +199,40 @@ func summaryMembers(t *testing.T, lines []string) map[string]any {
 		}
 	}
 	return out
+}
+
+// TestAnnotationValuesSizedToTheHeadersSent: the values of a request's
+// annotation headers share one array, as long as the number of headers
+// sent, not of those that could be: one verdict header costs 16 bytes a
+// request, not the 128 of room for all eight.
+func TestAnnotationValuesSizedToTheHeadersSent(t *testing.T) {
+	a := Annotation{Detected: true, Verdict: fingerprints.OutcomeClean, Confidence: 0.95}
+	for _, tt := range []struct {
+		name    string
+		headers []string
+		want    int64 // bytes per request
+	}{
+		{"verdict", []string{HeaderVerdict}, 16},
+		{"verdict_confidence_asn", []string{HeaderVerdict, HeaderConfidence, HeaderASN}, 48}, // their texts are not allocated
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewProxy(ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: tt.headers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := http.Header{}
+			p.addAnnotation(h, &a) // the map's room
+			const runs = 1000
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for range runs {
+				clear(h)
+				p.addAnnotation(h, &a)
+			}
+			runtime.ReadMemStats(&after)
+			if got := int64(after.TotalAlloc-before.TotalAlloc) / runs; got != tt.want {
+				t.Errorf("%d bytes per request, want %d", got, tt.want)
+			}
+		})
+	}
 }
