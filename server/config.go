@@ -409,7 +409,7 @@ func DefaultConfig() *Config {
 			RedeliverAfter:  alerts.DefaultRedeliverAfter,
 			DeliveryLogSize: alerts.DefaultDeliveryLogSize,
 		},
-		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence, UpstreamHeaders: DefaultHeaders()},
+		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence, UpstreamHeaders: defaultHeaders()},
 		Logging:   LoggingSection{Level: "info", Format: "text"},
 		Shutdown:  ShutdownSection{Timeout: 30 * time.Second},
 	}

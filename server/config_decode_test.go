@@ -89,7 +89,7 @@ func TestUpstreamHeadersNoneIsNotAll(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"absent_is_the_default", "listen: 127.0.0.1:8443\n", DefaultHeaders()},
+		{"absent_is_the_default", "listen: 127.0.0.1:8443\n", defaultHeaders()},
 		{"empty_list_is_none", "detection:\n  upstream_headers: []\n", []string{}},
 		{"one", "detection:\n  upstream_headers: [Mitmwatch-Verdict]\n", []string{"Mitmwatch-Verdict"}},
 	}

@@ -106,11 +106,11 @@ type ProxyConfig struct {
 	// client-sent Mitmwatch-* headers are still stripped.
 	Annotate func(*http.Request) Annotation
 	// Headers names the Header… headers Annotate's answer is sent in
-	// (compared without case). Default (nil): [DefaultHeaders],
-	// Mitmwatch-Verdict and Mitmwatch-Summary. An empty, non-nil list
-	// sends none, while Annotate still runs. Each header costs both ends
-	// of the upstream connection work per request; the seven single-value
-	// headers cost the edge about three times what the summary does
+	// (compared without case). Default (nil): Mitmwatch-Verdict and
+	// Mitmwatch-Summary. An empty, non-nil list sends none, while
+	// Annotate still runs. Each header costs both ends of the upstream
+	// connection work per request; the seven single-value headers cost
+	// the edge about three times what the summary does
 	// (docs/benchmarks.md).
 	Headers []string
 	// Logger receives upstream failures. Default: discard.
@@ -305,10 +305,10 @@ const (
 	annotationHeaders // how many
 )
 
-// DefaultHeaders returns the headers the proxy sends when
+// defaultHeaders returns the headers the proxy sends when
 // [ProxyConfig.Headers] is nil: [HeaderVerdict], for an upstream that only
-// needs the verdict and [HeaderSummary], with everything.
-func DefaultHeaders() []string {
+// needs the verdict, and [HeaderSummary], with everything.
+func defaultHeaders() []string {
 	return []string{HeaderVerdict, HeaderSummary}
 }
 
@@ -333,7 +333,7 @@ func newHeaderKeys(want []string) (headerKeys, error) {
 	var k headerKeys
 	all := annotationHeaderNames()
 	if want == nil {
-		want = DefaultHeaders()
+		want = defaultHeaders()
 	}
 	for i, name := range want {
 		j := slices.IndexFunc(all, func(h string) bool { return strings.EqualFold(h, name) })

@@ -9,10 +9,9 @@ import (
 )
 
 // summary is a's [HeaderSummary] value. It runs per request, so it costs
-// one allocation, the string, sized for the value unless something needs
-// escaping. Not a buffer on the stack: 300 bytes more in the request
-// goroutine's frames made its stack grow again after every collection had
-// shrunk it, thousands of instructions per request (docs/benchmarks.md).
+// one allocation, the string: the buffer is sized before it is written
+// (with room for a ten-digit ASN; it grows only when something needs
+// escaping) and becomes the string without a copy.
 func (p *Proxy) summary(a *Annotation) string {
 	verdict := a.Verdict.String()
 	conf := p.confSF[confidenceIndex(a.Confidence)]
