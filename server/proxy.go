@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math"
 	"net"
@@ -140,6 +141,7 @@ type Proxy struct {
 	sent      int         // how many headers of keys are sent
 	confTexts [101]string // "0.00" … "1.00"
 	confSF    [101]string // the same as RFC 8941 decimals: "0.0", "0.01" … "0.99", "1.0"
+	memos     summaryMemos
 
 	errs, ejections prometheus.Counter
 }
@@ -187,6 +189,7 @@ func NewProxy(cfg ProxyConfig) (*Proxy, error) {
 		return nil, err
 	}
 	p.keys = keys
+	p.memos.seed = maphash.MakeSeed()
 	for _, k := range keys {
 		if k != "" {
 			p.sent++
@@ -390,7 +393,7 @@ func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
 		add(hASN, strconv.FormatUint(uint64(a.ASN), 10))
 	}
 	if k[hSummary] != "" {
-		add(hSummary, p.summary(a))
+		add(hSummary, p.cachedSummary(a))
 	}
 }
 

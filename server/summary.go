@@ -1,12 +1,48 @@
 package server
 
 import (
+	"hash/maphash"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/mitmwatch/mitmwatch/internal/sfv"
 )
+
+// summaryMemoSlots is how many summaries a proxy remembers.
+const summaryMemoSlots = 1024
+
+// summaryMemos remembers summaries by annotation: the requests of one
+// connection, and the connections of one client stack from one network,
+// carry the same annotation. Direct-mapped slots of immutable entries
+// behind atomic pointers: a hit takes no lock and allocates nothing, an
+// entry is used only when its whole annotation is equal, and a new
+// annotation replaces the slot's.
+type summaryMemos struct {
+	seed  maphash.Seed
+	slots [summaryMemoSlots]atomic.Pointer[summaryMemo]
+}
+
+type summaryMemo struct {
+	a Annotation
+	s string
+}
+
+// cachedSummary returns p.summary(a), from the memo when a was seen last
+// in its slot. An annotation with a NaN confidence is never equal to
+// itself, so it is formatted each time, correctly.
+func (p *Proxy) cachedSummary(a *Annotation) string {
+	m := &p.memos
+	h := maphash.String(m.seed, a.JA4) ^ uint64(a.ASN)*0x9e3779b97f4a7c15 ^ uint64(a.Verdict)
+	slot := &m.slots[h%summaryMemoSlots]
+	if e := slot.Load(); e != nil && e.a == *a {
+		return e.s
+	}
+	s := p.summary(a)
+	slot.Store(&summaryMemo{a: *a, s: s})
+	return s
+}
 
 // summary is a's [HeaderSummary] value. It runs per request, so it costs
 // one allocation, the string: the buffer is sized before it is written

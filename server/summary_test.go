@@ -2,9 +2,11 @@ package server
 
 import (
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dunglas/httpsfv"
@@ -85,7 +87,7 @@ func TestSummaryHeaderIsCanonicalRFC8941(t *testing.T) {
 
 // FuzzSummaryHeader: whatever an Annotate function or a signature file
 // puts in an annotation, the summary is one valid, canonical RFC 8941
-// dictionary that says the same.
+// dictionary that says the same, and the memo gives the same summary.
 func FuzzSummaryHeader(f *testing.F) {
 	f.Add(uint8(1), 0.95, "mitmproxy", "t13d1516h2_8daaf6152771_02713d6af862", "0123456789abcdef0123456789abcdef", "KZ", uint32(9198))
 	f.Add(uint8(0), math.Inf(-1), "", "", "", "", uint32(0))
@@ -95,6 +97,13 @@ func FuzzSummaryHeader(f *testing.F) {
 		a := Annotation{Verdict: fingerprints.Outcome(verdict % 4), Confidence: conf, Product: product,
 			JA4: ja4, JA3: ja3, Country: country, ASN: asn}
 		checkSummary(t, p, &a)
+		// The memo, shared across inputs, gives what formatting gives.
+		want := p.summary(&a)
+		for range 2 {
+			if got := p.cachedSummary(&a); got != want {
+				t.Fatalf("memo gave %q, want %q", got, want)
+			}
+		}
 	})
 }
 
@@ -235,4 +244,71 @@ func TestAnnotationValuesSizedToTheHeadersSent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSummaryMemoAgreesWithFormatting: whatever the memo holds, the
+// summary it gives is the one formatting gives. 4 000 annotations over
+// more shapes than the memo has slots, so that slots are replaced, and
+// pairs that differ only in a field the slot index leaves out (country,
+// product, JA3, confidence), so that a slot is asked for an annotation it
+// does not hold.
+func TestSummaryMemoAgreesWithFormatting(t *testing.T) {
+	p := newSummaryProxy(t)
+	ja4s := []string{"t13d1516h2_8daaf6152771_02713d6af862", "t13d2911h2_c36778b98fa1_1f22a2ca17c4", ""}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range 4000 {
+		a := Annotation{Detected: true, Verdict: fingerprints.Outcome(rnd.IntN(4)), JA4: ja4s[rnd.IntN(len(ja4s))],
+			ASN: uint32(rnd.IntN(1500)), Country: []string{"KZ", "DE", ""}[rnd.IntN(3)],
+			Product: []string{"", "mitmproxy", "Kaspersky"}[rnd.IntN(3)], JA3: []string{"", "0123456789abcdef0123456789abcdef"}[rnd.IntN(2)],
+			Confidence: float64(rnd.IntN(3)) / 2}
+		if i%3 == 0 {
+			a.ASN = 9198 // a busy network: its annotations hit
+		}
+		want := p.summary(&a)
+		for range 2 { // the first may format, the second finds it
+			if got := p.cachedSummary(&a); got != want {
+				t.Fatalf("annotation %+v: summary %q, want %q", a, got, want)
+			}
+		}
+	}
+}
+
+// TestSummaryMemoHitAllocatesNothing: a connection's later requests, with
+// the annotation of its first, get the remembered summary for free.
+func TestSummaryMemoHitAllocatesNothing(t *testing.T) {
+	p := newSummaryProxy(t)
+	a := Annotation{Detected: true, Verdict: fingerprints.OutcomeClean, Confidence: 0.95,
+		JA4: "t13d1516h2_8daaf6152771_02713d6af862", JA3: "0123456789abcdef0123456789abcdef", Country: "KZ", ASN: 9198}
+	first := p.cachedSummary(&a)
+	if n := testing.AllocsPerRun(100, func() {
+		if p.cachedSummary(&a) != first {
+			t.Fatal("the memo changed its answer")
+		}
+	}); n != 0 {
+		t.Errorf("a remembered summary costs %v allocations, want 0", n)
+	}
+}
+
+// TestSummaryMemoConcurrent: requests on all cores share the memo (run
+// with -race); two annotations that share a slot index take turns in it.
+func TestSummaryMemoConcurrent(t *testing.T) {
+	p := newSummaryProxy(t)
+	base := Annotation{Detected: true, Verdict: fingerprints.OutcomeIntercepted, Confidence: 0.95,
+		JA4: "t13d2911h2_c36778b98fa1_1f22a2ca17c4", ASN: 9198}
+	other := base
+	other.Country, other.Product = "KZ", "mitmproxy" // same slot: the index leaves both out
+	want := [2]string{p.summary(&base), p.summary(&other)}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				a := [2]*Annotation{&base, &other}[(i+g)&1]
+				if got := p.cachedSummary(a); got != want[(i+g)&1] {
+					t.Errorf("goroutine %d: %q, want %q", g, got, want[(i+g)&1])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
