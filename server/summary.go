@@ -18,7 +18,9 @@ const summaryMemoSlots = 1024
 // carry the same annotation. Direct-mapped slots of immutable entries
 // behind atomic pointers: a hit takes no lock and allocates nothing, an
 // entry is used only when its whole annotation is equal, and a new
-// annotation replaces the slot's.
+// annotation replaces the slot's. A miss costs one allocation more than
+// formatting alone, the entry (104 bytes, a 112-byte block); the table is
+// 8 KiB of pointers.
 type summaryMemos struct {
 	seed  maphash.Seed
 	slots [summaryMemoSlots]atomic.Pointer[summaryMemo]
