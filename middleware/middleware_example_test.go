@@ -55,8 +55,8 @@ func ExampleNew() {
 	// middleware: no ClientHello captured for this connection
 }
 
-// Behind a CDN or another mitmwatch edge that terminates TLS, trust its
-// addresses and let it pass the client's fingerprint in a header.
+// Behind a CDN or a proxy that terminates TLS, trust its addresses and let
+// it pass the client's fingerprint in a header.
 func ExampleConfig_trustedUpstream() {
 	mw, err := middleware.New(middleware.Config{
 		TrustedProxies:    []string{"203.0.113.0/24"},

@@ -170,9 +170,9 @@ type ForwardedSection struct {
 	// (or "Forwarded", RFC 7239). Default (and empty) "X-Forwarded-For";
 	// CDNs have their own, such as CF-Connecting-IP or True-Client-IP.
 	ClientIPHeader string `yaml:"client_ip_header"`
-	// HelloHeader carries the client's raw ClientHello in base64 (from
-	// another mitmwatch edge or a proxy that forwards it). Default (and
-	// empty) "X-Mitmwatch-ClientHello".
+	// HelloHeader carries the client's raw ClientHello in base64, from a
+	// proxy of your own that forwards it (a mitmwatch edge does not).
+	// Default (and empty) "X-Mitmwatch-ClientHello".
 	HelloHeader string `yaml:"hello_header"`
 	// JA4Header carries the client's JA4 as a CDN computes it: bunny.net's
 	// CDN-JA4, CloudFront's CloudFront-Viewer-JA4-Fingerprint, Fastly's
