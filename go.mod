@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/dreadl0ck/ja3 v1.0.2
 	github.com/dreadl0ck/tlsx v1.0.1-google-gopacket
+	github.com/dunglas/httpsfv v1.1.2
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/google/gopacket v1.1.18
 	github.com/maxmind/mmdbwriter v1.2.0
@@ -24,7 +25,6 @@ require (
 	github.com/andybalholm/brotli v1.0.6 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/dunglas/httpsfv v1.1.2 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
