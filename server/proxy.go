@@ -383,11 +383,7 @@ func (p *Proxy) addAnnotation(h http.Header, a *Annotation) {
 		add(hJA3, headerSafe(a.JA3))
 	}
 	if k[hCountry] != "" {
-		country := headerSafe(a.Country)
-		if country == "" {
-			country = "ZZ"
-		}
-		add(hCountry, country)
+		add(hCountry, countryOrZZ(headerSafe(a.Country)))
 	}
 	if k[hASN] != "" {
 		add(hASN, strconv.FormatUint(uint64(a.ASN), 10))
@@ -419,12 +415,27 @@ func confidenceIndex(c float64) int {
 // signature files, which an operator may extend).
 const maxHeaderValue = 128
 
+// cutHeaderValue cuts v to maxHeaderValue bytes.
+func cutHeaderValue(v string) string {
+	if len(v) > maxHeaderValue {
+		return v[:maxHeaderValue]
+	}
+	return v
+}
+
+// countryOrZZ is country, or "ZZ", what [HeaderCountry] says for an
+// unknown country, when it is empty.
+func countryOrZZ(country string) string {
+	if country == "" {
+		return "ZZ"
+	}
+	return country
+}
+
 // headerSafe keeps printable ASCII and turns anything else into '_': a
 // header value must not carry CR/LF, and upstreams disagree on non-ASCII.
 func headerSafe(v string) string {
-	if len(v) > maxHeaderValue {
-		v = v[:maxHeaderValue]
-	}
+	v = cutHeaderValue(v)
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < 0x20 || c > 0x7e {
 			b := []byte(v)

@@ -53,11 +53,8 @@ func (p *Proxy) cachedSummary(a *Annotation) string {
 func (p *Proxy) summary(a *Annotation) string {
 	verdict := a.Verdict.String()
 	conf := p.confSF[confidenceIndex(a.Confidence)]
-	product, ja4, ja3 := truncate128(a.Product), truncate128(a.JA4), truncate128(a.JA3)
-	country := truncate128(a.Country)
-	if country == "" {
-		country = "ZZ"
-	}
+	product, ja4, ja3 := cutHeaderValue(a.Product), cutHeaderValue(a.JA4), cutHeaderValue(a.JA3)
+	country := countryOrZZ(cutHeaderValue(a.Country))
 	n := len("verdict=, confidence=, country=\"\", asn=4294967295") + len(verdict) + len(conf) + len(country)
 	for _, v := range [...]string{product, ja4, ja3} {
 		if v != "" {
@@ -82,14 +79,6 @@ func (p *Proxy) summary(a *Annotation) string {
 	b = append(b, ", asn="...)
 	b = strconv.AppendUint(b, uint64(a.ASN), 10)
 	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not written again
-}
-
-// truncate128 cuts v to maxHeaderValue bytes.
-func truncate128(v string) string {
-	if len(v) > maxHeaderValue {
-		return v[:maxHeaderValue]
-	}
-	return v
 }
 
 // sfDecimal turns "0.50" into the RFC 8941 §4.1.5 decimal "0.5": trailing

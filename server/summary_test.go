@@ -151,7 +151,7 @@ func checkSummary(t *testing.T, p *Proxy, a *Annotation) {
 			}
 			continue
 		}
-		if want := printable(truncate128(in)); v != want {
+		if want := printable(cutHeaderValue(in)); v != want {
 			t.Errorf("summary %q: %s %#v, want %q", got, key, v, want)
 		}
 	}
