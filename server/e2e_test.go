@@ -191,9 +191,9 @@ func newE2EUpstream(t *testing.T) *e2eUpstream {
 		// The summary must say the same verdict; if not, the summary is
 		// what is remembered, so the comparison below fails with it.
 		seen := r.Header.Get(HeaderVerdict)
-		if d, err := httpsfv.UnmarshalDictionary(r.Header.Values(HeaderSummary)); err != nil {
+		if m, err := parseSummary(r.Header.Values(HeaderSummary)); err != nil {
 			seen = "bad summary: " + err.Error()
-		} else if m, _ := d.Get("verdict"); !isToken(m, seen) {
+		} else if m["verdict"] != httpsfv.Token(seen) {
 			seen = "summary " + r.Header.Get(HeaderSummary)
 		}
 		u.mu.Lock()
@@ -204,12 +204,6 @@ func newE2EUpstream(t *testing.T) *e2eUpstream {
 	}))
 	t.Cleanup(u.Close)
 	return u
-}
-
-// isToken reports whether m is the bare token tok.
-func isToken(m httpsfv.Member, tok string) bool {
-	it, ok := m.(httpsfv.Item)
-	return ok && it.Value == httpsfv.Token(tok)
 }
 
 func (u *e2eUpstream) verdictsOf(path string) []string {

@@ -58,7 +58,7 @@ func decodeEcho(t *testing.T, body io.Reader) echoed {
 	return e
 }
 
-func newTestProxy(t *testing.T, cfg ProxyConfig) *Proxy {
+func newTestProxy(t testing.TB, cfg ProxyConfig) *Proxy {
 	t.Helper()
 	p, err := NewProxy(cfg)
 	if err != nil {

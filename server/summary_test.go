@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -16,11 +17,7 @@ import (
 
 func newSummaryProxy(t testing.TB) *Proxy {
 	t.Helper()
-	p, err := NewProxy(ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: []string{HeaderSummary}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return newTestProxy(t, ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: []string{HeaderSummary}})
 }
 
 // TestSummaryHeaderValue: the Mitmwatch-Summary value for the cases an
@@ -190,15 +187,25 @@ func TestSummaryAllocatesOnce(t *testing.T) {
 }
 
 // summaryMembers parses a Mitmwatch-Summary header an upstream received
-// (exactly one field line) into its members' bare values.
+// into its members' bare values, failing t when it cannot.
 func summaryMembers(t *testing.T, lines []string) map[string]any {
 	t.Helper()
+	m, err := parseSummary(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// parseSummary parses a Mitmwatch-Summary header (exactly one field line)
+// into its members' bare values, for an upstream in a test.
+func parseSummary(lines []string) (map[string]any, error) {
 	if len(lines) != 1 {
-		t.Fatalf("%s = %q, want one value", HeaderSummary, lines)
+		return nil, fmt.Errorf("%s = %q, want one value", HeaderSummary, lines)
 	}
 	d, err := httpsfv.UnmarshalDictionary(lines)
 	if err != nil {
-		t.Fatalf("%s %q: %v", HeaderSummary, lines[0], err)
+		return nil, fmt.Errorf("%s %q: %w", HeaderSummary, lines[0], err)
 	}
 	out := map[string]any{}
 	for _, k := range d.Names() {
@@ -207,7 +214,7 @@ func summaryMembers(t *testing.T, lines []string) map[string]any {
 			out[k] = it.Value
 		}
 	}
-	return out
+	return out, nil
 }
 
 // TestAnnotationValuesSizedToTheHeadersSent: the values of a request's
@@ -225,10 +232,7 @@ func TestAnnotationValuesSizedToTheHeadersSent(t *testing.T) {
 		{"verdict_confidence_asn", []string{HeaderVerdict, HeaderConfidence, HeaderASN}, 48}, // their texts are not allocated
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := NewProxy(ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: tt.headers})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := newTestProxy(t, ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: tt.headers})
 			h := http.Header{}
 			p.addAnnotation(h, &a) // the map's room
 			const runs = 1000
