@@ -82,6 +82,9 @@ type Config struct {
 	Logging LoggingSection `yaml:"logging"`
 	// Shutdown is the graceful shutdown.
 	Shutdown ShutdownSection `yaml:"shutdown"`
+	// Runtime is how the process uses memory. `mitmwatch serve` applies it;
+	// an Edge built in another program leaves the runtime alone.
+	Runtime RuntimeSection `yaml:"runtime"`
 
 	// src says where each key came from (file line or environment
 	// variable), so that later errors can name it; nil for a Config built
@@ -371,6 +374,23 @@ type ShutdownSection struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// RuntimeSection is how the edge process uses memory.
+type RuntimeSection struct {
+	// GCHeapFloorMiB lets the heap grow to this many MiB before the garbage
+	// collector runs, however little of it is live; above twice the
+	// floor the collector paces itself as usual (GOGC). An edge that
+	// terminates TLS keeps little live and allocates some 50 KiB per new
+	// connection: without a floor it collects every few dozen connections,
+	// which took about a quarter of its CPU under load
+	// (docs/benchmarks.md). Default 64; 0 turns it off. The GOGC
+	// environment variable, when set, wins: the floor is then off.
+	// GOMEMLIMIT still applies.
+	GCHeapFloorMiB int `yaml:"gc_heap_floor_mib"`
+}
+
+// DefaultGCHeapFloorMiB is the default RuntimeSection.GCHeapFloorMiB.
+const DefaultGCHeapFloorMiB = 64
+
 // Defaults that are not the zero value.
 const (
 	// DefaultServeListen is the default Config.Listen: loopback, where the
@@ -412,6 +432,7 @@ func DefaultConfig() *Config {
 		Detection: DetectionSection{BannerMinConfidence: middleware.DefaultMinConfidence, UpstreamHeaders: defaultHeaders()},
 		Logging:   LoggingSection{Level: "info", Format: "text"},
 		Shutdown:  ShutdownSection{Timeout: 30 * time.Second},
+		Runtime:   RuntimeSection{GCHeapFloorMiB: DefaultGCHeapFloorMiB},
 	}
 }
 

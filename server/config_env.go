@@ -91,6 +91,7 @@ func EnvOverrides() []EnvOverride {
 		{Name: "MITMWATCH_LOG_FORMAT", Key: "logging.format"},
 		{Name: "MITMWATCH_LOG_CLIENT_IP", Key: "logging.log_client_ip"},
 		{Name: "MITMWATCH_SHUTDOWN_TIMEOUT", Key: "shutdown.timeout"},
+		{Name: "MITMWATCH_GC_HEAP_FLOOR_MIB", Key: "runtime.gc_heap_floor_mib"},
 	}
 }
 

@@ -88,6 +88,7 @@ func TestEnvEveryOverride(t *testing.T) {
 		"MITMWATCH_LOG_FORMAT":             "json",
 		"MITMWATCH_LOG_CLIENT_IP":          "true",
 		"MITMWATCH_SHUTDOWN_TIMEOUT":       "1m",
+		"MITMWATCH_GC_HEAP_FLOOR_MIB":      "256",
 	}
 	for _, o := range EnvOverrides() {
 		if _, ok := values[o.Name]; !ok {
@@ -115,6 +116,7 @@ func TestEnvEveryOverride(t *testing.T) {
 	want.Detection.UpstreamHeaders = []string{"Mitmwatch-Verdict", "mitmwatch-ja4"}
 	want.Logging = LoggingSection{Level: "error", Format: "json", LogClientIP: true}
 	want.Shutdown.Timeout = time.Minute
+	want.Runtime.GCHeapFloorMiB = 256
 	if !sameConfig(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}

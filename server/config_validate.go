@@ -616,4 +616,11 @@ func (c *Config) validateLogging(v *validator) {
 		v.add("logging.format", "%q: must be text or json", truncate(c.Logging.Format))
 	}
 	v.positive("shutdown.timeout", c.Shutdown.Timeout)
+	if f := c.Runtime.GCHeapFloorMiB; f < 0 || f > maxGCHeapFloorMiB {
+		v.add("runtime.gc_heap_floor_mib", "%d: must be 0 (off) to %d", f, maxGCHeapFloorMiB)
+	}
 }
+
+// maxGCHeapFloorMiB is the largest heap floor accepted: 1 TiB, far above any
+// sensible value, so that a unit mistake (bytes for MiB) is caught.
+const maxGCHeapFloorMiB = 1 << 20

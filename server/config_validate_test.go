@@ -35,6 +35,11 @@ func TestValidate(t *testing.T) {
 			c.Listen, c.TLS.Certificates = ":443", []CertificateFiles{{CertFile: "/c", KeyFile: "/k"}}
 		}},
 		{name: "admin_off_is_valid", mutate: func(c *Config) { c.Admin.Listen = "" }},
+		{name: "heap_floor_off_is_valid", mutate: func(c *Config) { c.Runtime.GCHeapFloorMiB = 0 }},
+		{name: "heap_floor_given_in_bytes_by_mistake", mutate: func(c *Config) { c.Runtime.GCHeapFloorMiB = 64 << 20 },
+			wantKey: "runtime.gc_heap_floor_mib", wantMsg: "must be 0 (off) to 1048576"},
+		{name: "negative_heap_floor", mutate: func(c *Config) { c.Runtime.GCHeapFloorMiB = -1 },
+			wantKey: "runtime.gc_heap_floor_mib", wantMsg: "must be 0 (off)"},
 		{name: "admin_on_private_network_with_token_is_valid", mutate: func(c *Config) {
 			c.Admin = AdminSection{Listen: "10.0.0.5:9090", TokenFile: "/t"}
 		}},

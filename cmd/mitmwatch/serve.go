@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/mitmwatch/mitmwatch/internal/gcfloor"
 	"github.com/mitmwatch/mitmwatch/server"
 )
 
@@ -59,6 +60,8 @@ func runServe(ctx context.Context, args []string, env lookupEnv, _, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	floor := startHeapFloor(cfg.Runtime, env, logger)
+	defer floor.Stop()
 	edge, err := server.NewEdge(cfg, server.ServeOptions{
 		Logger:      logger,
 		NoDetection: f.noDetection,
@@ -83,6 +86,21 @@ func runServe(ctx context.Context, args []string, env lookupEnv, _, stderr io.Wr
 		}
 	}()
 	return edge.Run(ctx)
+}
+
+// startHeapFloor applies runtime.gc_heap_floor_mib, unless the GOGC
+// environment variable is set: an operator who tuned the collector keeps
+// that tuning.
+func startHeapFloor(rt server.RuntimeSection, env lookupEnv, logger *slog.Logger) *gcfloor.Floor {
+	if v, ok := env("GOGC"); ok && v != "" {
+		if rt.GCHeapFloorMiB > 0 {
+			logger.Info("GOGC is set, so runtime.gc_heap_floor_mib is not applied", "GOGC", v)
+		}
+		return gcfloor.Start(0)
+	}
+	f := gcfloor.Start(uint64(rt.GCHeapFloorMiB) << 20)
+	logger.Debug("garbage collector heap floor", "mib", rt.GCHeapFloorMiB, "gogc", f.Percent())
+	return f
 }
 
 // serveLogger is the process log the configuration asks for.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +69,33 @@ func TestServeLogger(t *testing.T) {
 	}
 	if _, err := serveLogger(&buf, server.LoggingSection{Level: "info", Format: "xml"}); err == nil {
 		t.Error("format xml accepted")
+	}
+}
+
+func TestServeHeapFloor(t *testing.T) {
+	tests := []struct {
+		name    string
+		floor   int
+		env     map[string]string
+		raised  bool
+		logSays string
+	}{
+		{name: "default_floor_raises_gogc", floor: server.DefaultGCHeapFloorMiB, raised: true},
+		{name: "zero_floor_leaves_gogc", floor: 0},
+		{name: "operator_gogc_wins", floor: server.DefaultGCHeapFloorMiB, env: map[string]string{"GOGC": "200"},
+			logSays: "GOGC is set, so runtime.gc_heap_floor_mib is not applied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			f := startHeapFloor(server.RuntimeSection{GCHeapFloorMiB: tt.floor}, envOf(tt.env), slog.New(slog.NewTextHandler(&log, nil)))
+			defer f.Stop()
+			if got := f.Percent() > f.Base(); got != tt.raised {
+				t.Errorf("GOGC %d with base %d: raised = %v, want %v", f.Percent(), f.Base(), got, tt.raised)
+			}
+			if !strings.Contains(log.String(), tt.logSays) {
+				t.Errorf("log %q does not say %q", log.String(), tt.logSays)
+			}
+		})
 	}
 }

@@ -1,0 +1,39 @@
+// Package gcfloor keeps the Go garbage collector from running over and over
+// while the heap is small: it raises GOGC while the live heap is under a
+// floor, so that the heap may grow to about the floor before the next
+// collection, and gives GOGC back once the live heap is large enough for
+// the usual pacing.
+//
+// # Why an edge server wants it
+//
+// The runtime starts the next collection when the heap has grown by GOGC
+// percent of what the last one left live, and never below 4 MiB in all
+// (GOGC=100). An edge that terminates TLS allocates some 50 KiB per new
+// connection and keeps well under a megabyte live between connections, so
+// it collects every few dozen connections, and each collection scans every
+// goroutine's stack: about a quarter of the edge's CPU per new connection
+// went to the collector under load (docs/benchmarks.md). With a floor of
+// 64 MiB it collects about fifteen times less often, for up to the floor in
+// memory.
+//
+// # How
+//
+// After every collection (a cleanup attached to an object that the
+// collection frees, attached anew each time) the package reads the live
+// heap and the stack and global roots from runtime/metrics and sets
+//
+//	GOGC = (floor - live) * 100 / (live + stacks + globals)
+//
+// which is the runtime's own heap goal, live + (live + roots) * GOGC/100,
+// solved for a goal at the floor; never below the GOGC it started with. A
+// heap whose live part is half the floor or more gets that GOGC back. A
+// memory limit (GOMEMLIMIT, debug.SetMemoryLimit) still applies: the
+// runtime collects as it nears the limit whatever GOGC says.
+//
+// It changes process-wide settings, so only a program's main should start
+// it, and only one at a time; a library never should.
+//
+// The library others use for this, github.com/bytedance/gopkg/util/gctuner,
+// keeps its state in package variables and caps GOGC at 500, which at a
+// live heap of 1 MiB is a 6 MiB goal: not enough to matter here.
+package gcfloor
