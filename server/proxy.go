@@ -432,8 +432,10 @@ func countryOrZZ(country string) string {
 	return country
 }
 
-// headerSafe keeps printable ASCII and turns anything else into '_': a
-// header value must not carry CR/LF, and upstreams disagree on non-ASCII.
+// headerSafe keeps printable ASCII and turns anything else into '?', as
+// Mitmwatch-Summary and the middleware's Mitmwatch-Verdict response header
+// do (package sfv): a header value must not carry CR/LF, and upstreams
+// disagree on non-ASCII.
 func headerSafe(v string) string {
 	v = cutHeaderValue(v)
 	for i := 0; i < len(v); i++ {
@@ -441,7 +443,7 @@ func headerSafe(v string) string {
 			b := []byte(v)
 			for j := i; j < len(b); j++ {
 				if b[j] < 0x20 || b[j] > 0x7e {
-					b[j] = '_'
+					b[j] = '?'
 				}
 			}
 			return strings.TrimSpace(string(b))

@@ -316,3 +316,23 @@ func TestSummaryMemoConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSingleHeadersAndSummaryAgreeOnUnsafeBytes: a product name with bytes
+// outside printable ASCII reads the same in Mitmwatch-Product as in the
+// summary's product member, so an upstream that switches from one to the
+// other sees no change.
+func TestSingleHeadersAndSummaryAgreeOnUnsafeBytes(t *testing.T) {
+	p := newTestProxy(t, ProxyConfig{Upstreams: []string{"http://127.0.0.1:1"}, Headers: []string{HeaderProduct, HeaderSummary}})
+	for _, product := range []string{"Kaspersky ☃", "a\r\nb", "tab\there", "plain"} {
+		a := Annotation{Detected: true, Verdict: fingerprints.OutcomeIntercepted, Confidence: 0.9, Product: product}
+		h := http.Header{}
+		p.addAnnotation(h, &a)
+		sum, err := parseSummary(h[HeaderSummary])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if single := h.Get(HeaderProduct); single != sum["product"] {
+			t.Errorf("product %q: %s %q, summary's product %q", product, HeaderProduct, single, sum["product"])
+		}
+	}
+}
