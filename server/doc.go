@@ -51,6 +51,13 @@
 // request, and the seven single-value headers cost the edge about three
 // times what the summary does (docs/benchmarks.md).
 //
+// On these requests [HeaderVerdict] is the bare verdict token
+// ("intercepted"); the product is in the summary. The middleware's response
+// header of the same name, which a browser's script may read, carries the
+// product as a parameter ("intercepted;product=\"mitmproxy\""). Both are
+// RFC 8941 Items, so a structured-field parser reads either; code that
+// compares strings should compare the token before any ';'.
+//
 // # Report
 //
 // [Report] is the one JSON shape for the endpoint, the fingerprint command
