@@ -142,7 +142,7 @@ func TestProxyAddsAnnotation(t *testing.T) {
 		HeaderJA3:        "0123456789abcdef0123456789abcdef",
 		HeaderCountry:    "ZZ",
 		HeaderASN:        "0",
-		HeaderProduct:    "Evil__X-Injected: 1 Proxy ___",
+		HeaderProduct:    "Evil??X-Injected: 1 Proxy ???",
 		HeaderSummary: `verdict=intercepted, confidence=0.95, product="Evil??X-Injected: 1 Proxy ???", ` +
 			`ja4="t13d1516h2_8daaf6152771_02713d6af862", ja3="0123456789abcdef0123456789abcdef", country="ZZ", asn=0`,
 		"X-Forwarded-For":  "192.0.2.7",
