@@ -381,7 +381,7 @@ type RuntimeSection struct {
 	// floor the collector paces itself as usual (GOGC). An edge that
 	// terminates TLS keeps little live and allocates some 50 KiB per new
 	// connection: without a floor it collects every few dozen connections,
-	// which took about a quarter of its CPU under load
+	// and the floor took a fifth off its CPU per new connection under load
 	// (docs/benchmarks.md). Default 64; 0 turns it off. The GOGC
 	// environment variable, when set, wins: the floor is then off.
 	// GOMEMLIMIT still applies.
