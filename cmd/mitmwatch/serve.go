@@ -99,7 +99,11 @@ func startHeapFloor(rt server.RuntimeSection, env lookupEnv, logger *slog.Logger
 		return gcfloor.Start(0)
 	}
 	f := gcfloor.Start(uint64(rt.GCHeapFloorMiB) << 20)
-	logger.Debug("garbage collector heap floor", "mib", rt.GCHeapFloorMiB, "gogc", f.Percent())
+	if rt.GCHeapFloorMiB > 0 {
+		// Said at start, for an operator who wonders why the resident
+		// memory sits near the floor.
+		logger.Info("the heap may grow to runtime.gc_heap_floor_mib before the garbage collector runs", "mib", rt.GCHeapFloorMiB, "gogc", f.Percent())
+	}
 	return f
 }
 

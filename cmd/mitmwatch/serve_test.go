@@ -80,7 +80,8 @@ func TestServeHeapFloor(t *testing.T) {
 		raised  bool
 		logSays string
 	}{
-		{name: "default_floor_raises_gogc", floor: server.DefaultGCHeapFloorMiB, raised: true},
+		{name: "default_floor_raises_gogc", floor: server.DefaultGCHeapFloorMiB, raised: true,
+			logSays: "the heap may grow to runtime.gc_heap_floor_mib"},
 		{name: "zero_floor_leaves_gogc", floor: 0},
 		{name: "operator_gogc_wins", floor: server.DefaultGCHeapFloorMiB, env: map[string]string{"GOGC": "200"},
 			logSays: "GOGC is set, so runtime.gc_heap_floor_mib is not applied"},
