@@ -45,6 +45,7 @@ type Floor struct {
 // nothing and returns a Floor whose Stop does nothing.
 func Start(floor uint64) *Floor {
 	f := &Floor{floor: floor, base: currentPercent()}
+	f.percent = f.base
 	if floor == 0 || f.base <= 0 {
 		f.stopped.Store(true)
 		return f
@@ -53,7 +54,6 @@ func Start(floor uint64) *Floor {
 	f.samples[1].Name = metricStacks
 	f.samples[2].Name = metricGlobals
 	f.samples[3].Name = metricObjects
-	f.percent = f.base
 	f.tune()
 	f.arm()
 	return f

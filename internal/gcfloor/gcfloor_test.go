@@ -135,6 +135,9 @@ func TestStartLeavesAnOperatorsChoiceAlone(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			withPercent(t, tt.percent)
 			f := Start(tt.floor)
+			if f.Percent() != tt.percent || f.Base() != tt.percent {
+				t.Errorf("Percent, Base = %d, %d; want %d for both", f.Percent(), f.Base(), tt.percent)
+			}
 			runtime.GC()
 			time.Sleep(10 * time.Millisecond)
 			if got := debug.SetGCPercent(tt.percent); got != tt.percent {
