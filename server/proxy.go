@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mitmwatch/mitmwatch/fingerprints"
+	"github.com/mitmwatch/mitmwatch/internal/sfv"
 )
 
 // The request headers the reverse proxy adds for the upstream. Any header a
@@ -432,24 +433,13 @@ func countryOrZZ(country string) string {
 	return country
 }
 
-// headerSafe keeps printable ASCII and turns anything else into '?', as
-// Mitmwatch-Summary and the middleware's Mitmwatch-Verdict response header
-// do (package sfv): a header value must not carry CR/LF, and upstreams
-// disagree on non-ASCII.
+// headerSafe cuts v to maxHeaderValue bytes, turns anything but printable
+// ASCII into '?' (sfv.Printable, the rule Mitmwatch-Summary and the
+// middleware's Mitmwatch-Verdict response header follow) and trims spaces
+// at the ends: a header value must not carry CR/LF, and upstreams disagree
+// on non-ASCII.
 func headerSafe(v string) string {
-	v = cutHeaderValue(v)
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c > 0x7e {
-			b := []byte(v)
-			for j := i; j < len(b); j++ {
-				if b[j] < 0x20 || b[j] > 0x7e {
-					b[j] = '?'
-				}
-			}
-			return strings.TrimSpace(string(b))
-		}
-	}
-	return strings.TrimSpace(v)
+	return strings.TrimSpace(sfv.Printable(cutHeaderValue(v)))
 }
 
 // stripMitmwatchHeaders deletes every header that an upstream could read

@@ -10,7 +10,7 @@ package sfv
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+		if c := s[i]; !printable(c) || c == '"' || c == '\\' {
 			dst = append(dst, s[:i]...)
 			return append(appendEscaped(dst, s[i:]), '"')
 		}
@@ -25,7 +25,7 @@ func appendEscaped(dst []byte, s string) []byte {
 		switch c := s[i]; {
 		case c == '"' || c == '\\':
 			dst = append(dst, '\\', c)
-		case c < 0x20 || c > 0x7e:
+		case !printable(c):
 			dst = append(dst, '?')
 		default:
 			dst = append(dst, c)
@@ -33,3 +33,26 @@ func appendEscaped(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// Printable returns s with every byte outside printable ASCII replaced by
+// '?', the rule AppendString applies, for a header value that is not a
+// structured field (mitmwatch's single-value upstream headers). A string
+// that needs no change is returned as it is, without an allocation.
+func Printable(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !printable(s[i]) {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if !printable(b[j]) {
+					b[j] = '?'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// printable reports whether c is printable ASCII (0x20 to 0x7e), the bytes
+// an sf-string may hold (RFC 8941 §3.3.3).
+func printable(c byte) bool { return c >= 0x20 && c <= 0x7e }

@@ -31,3 +31,28 @@ func TestAppendStringAppends(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"empty", "", ""},
+		{"plain_kept", "mitmproxy 11", "mitmproxy 11"},
+		{"quotes_and_backslashes_kept", `a"b\c`, `a"b\c`},
+		{"crlf_replaced", "a\r\nb", "a??b"},
+		{"delete_replaced", "a\x7fb", "a?b"},
+		{"utf8_each_byte_replaced", "Kaspersky ☃", "Kaspersky ???"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Printable(tt.in); got != tt.want {
+				t.Errorf("Printable(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPrintableAllocatesOnlyToReplace(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _ = Printable("intercepted mitmproxy") }); n != 0 {
+		t.Errorf("%v allocations for a printable string, want 0", n)
+	}
+}
