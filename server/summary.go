@@ -53,12 +53,16 @@ func (p *Proxy) cachedSummary(a *Annotation) string {
 func (p *Proxy) summary(a *Annotation) string {
 	verdict := a.Verdict.String()
 	conf := p.confSF[confidenceIndex(a.Confidence)]
-	product, ja4, ja3 := cutHeaderValue(a.Product), cutHeaderValue(a.JA4), cutHeaderValue(a.JA3)
 	country := countryOrZZ(cutHeaderValue(a.Country))
+	strs := [...]struct{ key, val string }{
+		{", product=", cutHeaderValue(a.Product)},
+		{", ja4=", cutHeaderValue(a.JA4)},
+		{", ja3=", cutHeaderValue(a.JA3)},
+	}
 	n := len("verdict=, confidence=, country=\"\", asn=4294967295") + len(verdict) + len(conf) + len(country)
-	for _, v := range [...]string{product, ja4, ja3} {
-		if v != "" {
-			n += len(", product=\"\"") + len(v)
+	for _, m := range strs {
+		if m.val != "" {
+			n += len(m.key) + len(`""`) + len(m.val)
 		}
 	}
 	b := make([]byte, 0, n)
@@ -66,9 +70,7 @@ func (p *Proxy) summary(a *Annotation) string {
 	b = append(b, verdict...)
 	b = append(b, ", confidence="...)
 	b = append(b, conf...)
-	for _, m := range [...]struct{ key, val string }{
-		{", product=", product}, {", ja4=", ja4}, {", ja3=", ja3},
-	} {
+	for _, m := range strs {
 		if m.val != "" {
 			b = append(b, m.key...)
 			b = sfv.AppendString(b, m.val)
