@@ -48,8 +48,9 @@ const (
 	// HeaderASN is the client's autonomous system number, 0 when unknown.
 	HeaderASN = "Mitmwatch-ASN"
 	// HeaderSummary says all of the above in one header, an RFC 8941
-	// dictionary, members in this order and those without a value left
-	// out:
+	// dictionary with the members in this order; product, ja4 and ja3 are
+	// left out when unknown, while country is "ZZ" and asn 0 then, as in
+	// the single headers:
 	//
 	//	Mitmwatch-Summary: verdict=intercepted, confidence=0.95, product="mitmproxy",
 	//	    ja4="t13d…", ja3="…", country="KZ", asn=9198
