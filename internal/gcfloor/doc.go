@@ -25,9 +25,16 @@
 //	GOGC = (floor - live) * 100 / (live + stacks + globals)
 //
 // which is the runtime's own heap goal, live + (live + roots) * GOGC/100,
-// solved for a goal at the floor; never below the GOGC it started with. A
-// heap whose live part is half the floor or more gets that GOGC back. A
-// memory limit (GOMEMLIMIT, debug.SetMemoryLimit) still applies: the
+// solved for a goal at the floor. Two bounds apply:
+//
+//   - never above floor / 4 MiB * 100: the runtime's goal is also never
+//     under its minimum of 4 MiB scaled by GOGC, and with a live heap of a
+//     few hundred KiB the solution above would scale that minimum far past
+//     the floor (a 32 MiB floor gave a 438 MiB goal before this bound);
+//   - never below the GOGC it started with: a heap whose live part is half
+//     the floor or more gets that GOGC back.
+//
+// A memory limit (GOMEMLIMIT, debug.SetMemoryLimit) still applies: the
 // runtime collects as it nears the limit whatever GOGC says.
 //
 // It changes process-wide settings, so only a program's main should start

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -12,6 +13,16 @@ import (
 // maxPercent bounds the GOGC the floor sets: a live heap of a few hundred
 // KiB under a floor of gigabytes would otherwise ask for millions.
 const maxPercent = 1_000_000
+
+// The runtime's smallest heap goal at GOGC=100 (defaultHeapMinimum in
+// runtime/mgcpacer.go, Go 1.26): 4 MiB, or 512 KiB in a program built with
+// GOEXPERIMENT=heapminimum512kib. The runtime scales it with GOGC, so it
+// bounds the GOGC a floor may set.
+const (
+	heapMinimum         = 4 << 20
+	heapMinimum512KiB   = 512 << 10
+	experiment512KiBTag = "heapminimum512kib"
+)
 
 // Metric names read after each collection (runtime/metrics, Go 1.21).
 const (
@@ -25,8 +36,9 @@ const (
 // Floor is a started heap floor. Its zero value is not usable: call
 // [Start].
 type Floor struct {
-	floor uint64
-	base  int
+	floor   uint64
+	heapMin uint64 // the runtime's smallest goal at GOGC=100
+	base    int
 
 	stopped atomic.Bool
 	// mu serialises tune and Stop, so that a cleanup running late cannot
@@ -44,7 +56,7 @@ type Floor struct {
 // or with GOGC off or 0 (an operator's explicit choice), Start changes
 // nothing and returns a Floor whose Stop does nothing.
 func Start(floor uint64) *Floor {
-	f := &Floor{floor: floor, base: currentPercent()}
+	f := &Floor{floor: floor, heapMin: runtimeHeapMinimum(), base: currentPercent()}
 	f.percent = f.base
 	if floor == 0 || f.base <= 0 {
 		f.stopped.Store(true)
@@ -121,7 +133,7 @@ func (f *Floor) tune() {
 		live = value(f.samples[3])
 	}
 	roots := live + value(f.samples[1]) + value(f.samples[2])
-	p := percentFor(f.floor, f.base, live, roots)
+	p := percentFor(f.floor, f.heapMin, f.base, live, roots)
 	f.tunes.Add(1)
 	if p != f.percent {
 		debug.SetGCPercent(p)
@@ -129,16 +141,27 @@ func (f *Floor) tune() {
 	}
 }
 
-// percentFor is the GOGC that puts the heap goal, live + roots*GOGC/100,
-// at floor, and never below base. roots is the live heap plus the stacks
-// and globals the collector scans.
-func percentFor(floor uint64, base int, live, roots uint64) int {
+// percentFor is the GOGC that puts the heap goal at floor, and never below
+// base. roots is the live heap plus the stacks and globals the collector
+// scans; heapMin is the runtime's smallest goal at GOGC=100.
+//
+// The runtime's goal is the larger of two (gcControllerState.commit in
+// runtime/mgcpacer.go, Go 1.26): live + roots*GOGC/100, and heapMin scaled
+// by GOGC, heapMin*GOGC/100. The first alone, solved for floor, asks for a
+// GOGC in the tens of thousands when the live heap is a few hundred KiB,
+// and the second then puts the goal far above the floor (at 12 700, 4 MiB
+// becomes 508 MiB). So GOGC is the smaller of the two solutions: with a
+// small live heap the goal is the scaled minimum, exactly the floor.
+func percentFor(floor, heapMin uint64, base int, live, roots uint64) int {
 	if roots == 0 || live >= floor {
 		return base
 	}
 	p := (floor - live) / roots * 100
 	if rem := (floor - live) % roots; rem != 0 {
 		p += rem * 100 / roots
+	}
+	if heapMin > 0 {
+		p = min(p, floor/heapMin*100+floor%heapMin*100/heapMin)
 	}
 	switch {
 	case p > maxPercent:
@@ -147,6 +170,35 @@ func percentFor(floor uint64, base int, live, roots uint64) int {
 		return base
 	}
 	return int(p)
+}
+
+// runtimeHeapMinimum is the runtime's smallest heap goal at GOGC=100 in
+// this program: 512 KiB if it was built with
+// GOEXPERIMENT=heapminimum512kib, else 4 MiB.
+func runtimeHeapMinimum() uint64 {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "GOEXPERIMENT" && hasExperiment(s.Value, experiment512KiBTag) {
+				return heapMinimum512KiB
+			}
+		}
+	}
+	return heapMinimum
+}
+
+// hasExperiment reports whether the comma-separated GOEXPERIMENT list
+// turns name on.
+func hasExperiment(list, name string) bool {
+	on := false
+	for e := range strings.SplitSeq(list, ",") {
+		switch e {
+		case name:
+			on = true
+		case "no" + name:
+			on = false
+		}
+	}
+	return on
 }
 
 // currentPercent reads GOGC without changing it: -1 when the collector is

@@ -4,35 +4,79 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
 
 func TestPercentFor(t *testing.T) {
-	const mib = 1 << 20
+	const (
+		kib = 1 << 10
+		mib = 1 << 20
+	)
 	tests := []struct {
-		name        string
-		floor       uint64
-		base        int
-		live, roots uint64
-		want        int
+		name           string
+		floor, heapMin uint64
+		base           int
+		live, roots    uint64
+		want           int
 	}{
-		{"small heap: goal at the floor", 64 * mib, 100, 1 * mib, 2 * mib, 3150},
-		{"roots larger than the heap lower it", 64 * mib, 100, 1 * mib, 9 * mib, 700},
-		{"live at half the floor: the base", 64 * mib, 100, 32 * mib, 32 * mib, 100},
-		{"live above the floor: the base", 64 * mib, 100, 80 * mib, 81 * mib, 100},
-		{"never below a larger base", 64 * mib, 400, 8 * mib, 16 * mib, 400},
-		{"a tiny heap under a huge floor is capped", 1 << 40, 100, 1024, 1024, maxPercent},
-		{"no roots known: the base", 64 * mib, 100, 0, 0, 100},
-		{"fractions are kept, not rounded to whole multiples", 11, 100, 1, 3, 333},
-		{"largest floor does not overflow", math.MaxUint64, 100, 1 << 30, 1 << 30, maxPercent},
+		{"small live heap: the runtime's minimum scaled to the floor", 64 * mib, 4 * mib, 100, 1 * mib, 2 * mib, 1600},
+		{"roots larger than the heap lower it", 64 * mib, 4 * mib, 100, 1 * mib, 9 * mib, 700},
+		{"a live heap of some MiB: live + roots*GOGC/100 at the floor", 64 * mib, 4 * mib, 100, 6 * mib, 8 * mib, 725},
+		{"live at half the floor: the base", 64 * mib, 4 * mib, 100, 32 * mib, 32 * mib, 100},
+		{"live above the floor: the base", 64 * mib, 4 * mib, 100, 80 * mib, 81 * mib, 100},
+		{"never below a larger base", 64 * mib, 4 * mib, 400, 8 * mib, 16 * mib, 400},
+		{"a floor under the runtime's minimum: the base", 2 * mib, 4 * mib, 100, 100 * kib, 200 * kib, 100},
+		{"the minimum's fraction is kept", 10 * mib, 4 * mib, 100, 10 * kib, 10 * kib, 250},
+		{"a 512 KiB minimum lets GOGC rise higher", 64 * mib, 512 * kib, 100, 256 * kib, 512 * kib, 12750},
+		{"a tiny heap under a huge floor is capped", 1 << 40, 4 * mib, 100, 1024, 1024, maxPercent},
+		{"no roots known: the base", 64 * mib, 4 * mib, 100, 0, 0, 100},
+		{"fractions are kept, not rounded to whole multiples", 11, 1, 100, 1, 3, 333},
+		{"largest floor does not overflow", math.MaxUint64, 4 * mib, 100, 1 << 30, 1 << 30, maxPercent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := percentFor(tt.floor, tt.base, tt.live, tt.roots); got != tt.want {
-				t.Errorf("percentFor(%d, %d, %d, %d) = %d, want %d", tt.floor, tt.base, tt.live, tt.roots, got, tt.want)
+			if got := percentFor(tt.floor, tt.heapMin, tt.base, tt.live, tt.roots); got != tt.want {
+				t.Errorf("percentFor(%d, %d, %d, %d, %d) = %d, want %d", tt.floor, tt.heapMin, tt.base, tt.live, tt.roots, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestHasExperiment(t *testing.T) {
+	tests := []struct {
+		list string
+		want bool
+	}{
+		{"", false},
+		{"heapminimum512kib", true},
+		{"greenteagc,heapminimum512kib", true},
+		{"heapminimum512kib,noheapminimum512kib", false},
+		{"noheapminimum512kib", false},
+		{"heapminimum512kibx", false},
+	}
+	for _, tt := range tests {
+		if got := hasExperiment(tt.list, experiment512KiBTag); got != tt.want {
+			t.Errorf("hasExperiment(%q) = %v, want %v", tt.list, got, tt.want)
+		}
+	}
+}
+
+// The runtime's goal must land at the floor, not above it: with the small
+// live heap of a test process, GOGC solved from live + roots alone would
+// scale the runtime's 4 MiB minimum to several times the floor.
+func TestFloorPutsTheHeapGoalAtTheFloor(t *testing.T) {
+	withPercent(t, 100)
+	runtime.GC()
+	const floor = 32 << 20
+	f := Start(floor)
+	defer f.Stop()
+	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	goal := value(s[0])
+	if goal > floor+floor/100 || goal < floor*9/10 {
+		t.Errorf("heap goal %d MiB (GOGC %d) under a %d MiB floor, want the floor", goal>>20, f.Percent(), floor>>20)
 	}
 }
 
