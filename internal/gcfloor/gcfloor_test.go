@@ -46,20 +46,22 @@ func TestPercentFor(t *testing.T) {
 
 func TestHasExperiment(t *testing.T) {
 	tests := []struct {
-		list string
-		want bool
+		name, list string
+		want       bool
 	}{
-		{"", false},
-		{"heapminimum512kib", true},
-		{"greenteagc,heapminimum512kib", true},
-		{"heapminimum512kib,noheapminimum512kib", false},
-		{"noheapminimum512kib", false},
-		{"heapminimum512kibx", false},
+		{"none set", "", false},
+		{"alone", "heapminimum512kib", true},
+		{"among others", "greenteagc,heapminimum512kib", true},
+		{"turned off again later", "heapminimum512kib,noheapminimum512kib", false},
+		{"turned off", "noheapminimum512kib", false},
+		{"a longer name is another experiment", "heapminimum512kibx", false},
 	}
 	for _, tt := range tests {
-		if got := hasExperiment(tt.list, experiment512KiBTag); got != tt.want {
-			t.Errorf("hasExperiment(%q) = %v, want %v", tt.list, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := hasExperiment(tt.list, experiment512KiBTag); got != tt.want {
+				t.Errorf("hasExperiment(%q) = %v, want %v", tt.list, got, tt.want)
+			}
+		})
 	}
 }
 
