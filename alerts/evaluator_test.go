@@ -466,7 +466,7 @@ func TestReceiverDownThenBackDeliversOnce(t *testing.T) {
 	c := standaloneClient(t)
 	prefix := newPrefix()
 	st, _ := NewRedisStore(c, RedisConfig{Prefix: prefix})
-	addr := freeAddr(t) // nothing listens: the receiver is down
+	addr, release := refusingAddr(t) // the receiver is down: connections are refused
 	hook := fastHook("http://" + addr + "/hook")
 	hook.Backoff, hook.MaxBackoff = time.Second, 4*time.Second
 	node := redisNode(t, c, st, prefix, nodeOpts{name: "edge-a", hooks: []WebhookConfig{hook}})
@@ -485,6 +485,7 @@ func TestReceiverDownThenBackDeliversOnce(t *testing.T) {
 		}
 	}
 	// The receiver comes back on the same address.
+	release()
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -578,7 +579,8 @@ func TestCloseLeavesTheRestInTheOutbox(t *testing.T) {
 	c := standaloneClient(t)
 	prefix := newPrefix()
 	st, _ := NewRedisStore(c, RedisConfig{Prefix: prefix})
-	down := fastHook("http://" + freeAddr(t) + "/")
+	downAddr, _ := refusingAddr(t)
+	down := fastHook("http://" + downAddr + "/")
 	down.Backoff, down.MaxBackoff = time.Hour, time.Hour
 	a := redisNode(t, c, st, prefix, nodeOpts{name: "edge-a", hooks: []WebhookConfig{down}})
 	feed(t, st, time.Now().Add(-time.Minute), traffic("KZ", 9198, "", 100, 30, "", ja4X, 0)...)

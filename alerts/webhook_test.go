@@ -175,7 +175,8 @@ func TestPostClassifiesResponses(t *testing.T) {
 
 func TestPostErrorsDoNotLeakTheURL(t *testing.T) {
 	// A Slack URL is its secret; a connection error must not print it.
-	url := "http://" + freeAddr(t) + "/services/T0/B0/SECRETPATH"
+	addr, _ := refusingAddr(t)
+	url := "http://" + addr + "/services/T0/B0/SECRETPATH"
 	sinks, err := newSinks([]WebhookConfig{(WebhookConfig{Name: "slack", URL: url, Format: FormatSlack}).withDefaults()}, nil)
 	if err != nil {
 		t.Fatal(err)
