@@ -377,8 +377,8 @@ type ShutdownSection struct {
 // RuntimeSection is how the edge process uses memory.
 type RuntimeSection struct {
 	// GCHeapFloorMiB lets the heap grow to this many MiB before the garbage
-	// collector runs, however little of it is live; above twice the
-	// floor the collector paces itself as usual (GOGC). An edge that
+	// collector runs, however little of it is live; once the live heap
+	// passes about half of it, the collector paces itself as usual (GOGC). An edge that
 	// terminates TLS keeps little live and allocates some 50 KiB per new
 	// connection: without a floor it collects every few dozen connections,
 	// and the floor took a fifth off its CPU per new connection under load
