@@ -229,17 +229,29 @@ func (h *ClientHello) parseHandshake(msg []byte) error {
 }
 
 // duplicateExtension reports an extension type that occurs twice; RFC 8446
-// §4.2 forbids it and crypto/tls rejects it. Small lists (every real hello)
-// are checked pairwise without allocating; a hostile hello with thousands of
-// extensions is sorted instead, so the check stays O(n log n).
+// §4.2 forbids it and crypto/tls rejects it. A small list (every real
+// hello) reports the first extension, in wire order, whose type an earlier
+// one already had. It goes through a 256-bit filter of the types seen, a
+// bit per multiplicative hash of the type, and compares a type with the
+// earlier ones only when its bit is already set: 16 distinct extensions
+// cost 16 filter steps instead of 120 comparisons, without allocating. A
+// hostile hello with thousands of extensions is sorted instead, so the
+// check stays O(n log n).
 func duplicateExtension(exts []Extension) (uint16, bool) {
 	if len(exts) <= 64 {
-		for i := 1; i < len(exts); i++ {
-			for j := 0; j < i; j++ {
-				if exts[i].Type == exts[j].Type {
-					return exts[i].Type, true
+		var seen [4]uint64
+		for i := range exts {
+			t := exts[i].Type
+			b := uint32(t) * 0x9e3779b1 >> 24 // Fibonacci hashing: the top 8 bits
+			w, bit := b>>6, uint64(1)<<(b&63)
+			if seen[w]&bit != 0 {
+				for j := range i {
+					if exts[j].Type == t {
+						return t, true
+					}
 				}
 			}
+			seen[w] |= bit
 		}
 		return 0, false
 	}

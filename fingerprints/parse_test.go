@@ -3,6 +3,7 @@ package fingerprints
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -228,4 +229,56 @@ func TestEveryCaptureParsesIntoInlineStorage(t *testing.T) {
 			t.Errorf("%s: %d extensions spill past %d", filepath.Base(f), len(h.Extensions), len(room.exts))
 		}
 	}
+}
+
+// naiveDuplicate is duplicateExtension's small-list answer by definition:
+// the first extension whose type an earlier one had.
+func naiveDuplicate(exts []Extension) (uint16, bool) {
+	for i := range exts {
+		for j := range i {
+			if exts[i].Type == exts[j].Type {
+				return exts[i].Type, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func TestDuplicateExtensionAgreesWithPairwiseComparison(t *testing.T) {
+	// Lists of up to 64 types from the whole 16-bit space put several
+	// distinct types on one filter bit (64 types in 256 bits collide
+	// almost surely), so a filter hit that is not a duplicate is checked
+	// too; lists from 40 types repeat often.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var longDistinct int
+	for n := range 20000 {
+		size := 1 + rng.IntN(64)
+		space := 1 << 16
+		if n%2 == 1 {
+			space = 40
+		}
+		exts := make([]Extension, size)
+		for i := range exts {
+			exts[i].Type = uint16(rng.IntN(space))
+		}
+		wantT, want := naiveDuplicate(exts)
+		gotT, got := duplicateExtension(exts)
+		if got != want || gotT != wantT {
+			t.Fatalf("types %v: duplicateExtension = %#04x, %v; want %#04x, %v", types(exts), gotT, got, wantT, want)
+		}
+		if !want && size > 40 {
+			longDistinct++
+		}
+	}
+	if longDistinct < 100 {
+		t.Fatalf("%d lists of over 40 distinct types, want 100: too few filter hits that are not duplicates", longDistinct)
+	}
+}
+
+func types(exts []Extension) []uint16 {
+	out := make([]uint16, len(exts))
+	for i := range exts {
+		out[i] = exts[i].Type
+	}
+	return out
 }
