@@ -264,7 +264,7 @@ func TestDuplicateExtensionAgreesWithPairwiseComparison(t *testing.T) {
 		wantT, want := naiveDuplicate(exts)
 		gotT, got := duplicateExtension(exts)
 		if got != want || gotT != wantT {
-			t.Fatalf("types %v: duplicateExtension = %#04x, %v; want %#04x, %v", types(exts), gotT, got, wantT, want)
+			t.Fatalf("types %v: duplicateExtension = %#04x, %v; want %#04x, %v", extTypes(exts), gotT, got, wantT, want)
 		}
 		if !want && size > 40 {
 			longDistinct++
@@ -275,7 +275,7 @@ func TestDuplicateExtensionAgreesWithPairwiseComparison(t *testing.T) {
 	}
 }
 
-func types(exts []Extension) []uint16 {
+func extTypes(exts []Extension) []uint16 {
 	out := make([]uint16, len(exts))
 	for i := range exts {
 		out[i] = exts[i].Type
