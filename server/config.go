@@ -378,11 +378,11 @@ type ShutdownSection struct {
 type RuntimeSection struct {
 	// GCHeapFloorMiB lets the heap grow to this many MiB before the garbage
 	// collector runs, however little of it is live; once the live heap
-	// passes about half of it, the collector paces itself as usual (GOGC). An edge that
-	// terminates TLS keeps little live and allocates some 50 KiB per new
-	// connection: without a floor it collects every few dozen connections,
-	// and the floor took a fifth off its CPU per new connection under load
-	// (docs/benchmarks.md). Default 64; 0 turns it off. The GOGC
+	// passes about half of it, the collector paces itself as usual
+	// (GOGC). An edge that terminates TLS keeps little live and allocates
+	// some 50 KiB per new connection: without a floor it collects every
+	// few dozen connections, and the floor took a fifth off its CPU per
+	// new connection under load (docs/benchmarks.md). Default 64; 0 turns it off. The GOGC
 	// environment variable, when set, wins: the floor is then off.
 	// GOMEMLIMIT still applies.
 	GCHeapFloorMiB int `yaml:"gc_heap_floor_mib"`
