@@ -106,6 +106,15 @@ func TestResponseHeader(t *testing.T) {
 	}
 }
 
+// TestVerdictHeaderValueAllocatesOnce: the value of an intercepted
+// verdict with a product is built in one allocation, the string itself.
+func TestVerdictHeaderValueAllocatesOnce(t *testing.T) {
+	v := fingerprints.Verdict{Verdict: fingerprints.OutcomeIntercepted, Product: "mitmproxy"}
+	if n := testing.AllocsPerRun(100, func() { _ = headerValue(&v) }); n != 1 {
+		t.Errorf("headerValue allocates %v times, want 1", n)
+	}
+}
+
 // The middleware is a chi middleware: Router.Use, and chi's handlers read
 // the verdict.
 func TestChiRouterUse(t *testing.T) {
