@@ -203,11 +203,9 @@ func (s *MemoryIncidents) Touch(_ context.Context, inc *Incident, ttl time.Durat
 // List implements [IncidentStore].
 func (s *MemoryIncidents) List(_ context.Context) ([]*Incident, error) {
 	s.mu.Lock()
-	keys := make([]string, 0, len(s.m))
 	raws := make([]string, 0, len(s.m))
 	for k := range s.m {
 		if e, ok := s.live(k); ok {
-			keys = append(keys, k)
 			raws = append(raws, e.raw)
 		}
 	}
