@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,6 +50,11 @@ func TestDashboardInChromium(t *testing.T) {
 		clean.Verdict = alerts.VerdictClean
 		feed(t, store, at, clean, 4*n)
 	}
+	// Bots posing as browsers in the same network: left out of its share,
+	// so they must be left out of its browser connections too.
+	kzBots := kz
+	kzBots.Verdict = alerts.VerdictSpoofed
+	feed(t, store, now.Add(-3*time.Minute), kzBots, 70)
 	feed(t, store, now.Add(-5*time.Minute), alerts.Observation{Country: "DE", ASN: 3320, ASOrg: "Deutsche Telekom AG", Browser: true, Verdict: alerts.VerdictClean}, 240)
 	feed(t, store, now.Add(-5*time.Minute), alerts.Observation{Country: "DE", ASN: 3320, ASOrg: "Deutsche Telekom AG"}, 90)
 	feed(t, store, now.Add(-12*time.Minute), alerts.Observation{Country: "US", ASN: 7922, ASOrg: "Comcast Cable Communications, LLC", Browser: true, Verdict: alerts.VerdictClean}, 194)
@@ -92,9 +98,13 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 	// The network row, in the order the table shows it.
-	row := regexp.MustCompile(`KZ\s*AS9198\s*JSC Kazakhtelecom\s*(\d+)\s*(\d+)\s*60\.0%\s*B\s*mitmproxy`)
+	row := regexp.MustCompile(`KZ\s*AS9198\s*JSC Kazakhtelecom\s*([\d,]+)\s*([\d,]+)\s*60\.0%\s*B\s*mitmproxy`)
 	if m := row.FindStringSubmatch(text); m == nil {
 		t.Errorf("the KZ AS9198 row with 60.0%% and mitmproxy grade B is not on the page; text:\n%s", text)
+	} else if conns, intercepted := atoiComma(t, m[1]), atoiComma(t, m[2]); intercepted*10 != conns*6 {
+		// What the analyst reads: intercepted over browser connections
+		// is the share the row shows, the bots left out of both.
+		t.Errorf("the KZ row shows %d intercepted of %d browser connections, which is not its 60.0%% share", intercepted, conns)
 	}
 	for _, want := range []string{
 		"Trend · KZ · AS9198 · JSC Kazakhtelecom", // the top network is charted
@@ -173,6 +183,16 @@ func TestDashboardEmptyInChromium(t *testing.T) {
 	if strings.Contains(text, "Could not load") {
 		t.Errorf("the page shows an error:\n%s", text)
 	}
+}
+
+// atoiComma parses a count as the page prints it ("1,234").
+func atoiComma(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.ReplaceAll(s, ",", ""))
+	if err != nil {
+		t.Fatalf("count %q: %v", s, err)
+	}
+	return n
 }
 
 func sizeOf(st os.FileInfo) int64 {

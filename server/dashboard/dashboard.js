@@ -68,6 +68,12 @@
   const numFmt = new Intl.NumberFormat('en-US');
   const num = (n) => numFmt.format(n || 0);
 
+  // people: the browser connections a share is taken over, every browser
+  // claim but the bots posing as one (alerts.Counts.People). The page
+  // counts "browser connections" this way everywhere, so that a row's
+  // intercepted count over its connections is the share it shows.
+  const people = (c) => (c.browser || 0) - Math.min(c.spoofed || 0, c.browser || 0);
+
   function pct(share) {
     if (!share) return '0%';
     if (share < 0.001) return '<0.1%';
@@ -179,18 +185,22 @@
     const kShare = $('kpi-share');
     kShare.className = 'kpi';
     $('share-label').textContent = 'Intercepted share · ' + w.replace(/^the /, '');
-    $('share').textContent = t.browser ? pct(t.share) : '–';
-    if (!t.browser) {
+    $('share').textContent = people(t) ? pct(t.share) : '–';
+    if (!people(t)) {
       $('share-detail').textContent = 'No browser connections in ' + w;
     } else if (!t.intercepted) {
       kShare.classList.add('ok');
       $('share-detail').textContent = 'No intercepted connections in ' + w;
     } else {
       kShare.classList.add(t.share >= 0.05 ? 'bad' : 'warn');
-      $('share-detail').textContent = num(t.intercepted) + ' of ' + num(t.browser - t.spoofed) + ' browser connections intercepted' + (t.spoofed ? ' (' + num(t.spoofed) + ' bots left out)' : '');
+      $('share-detail').textContent = num(t.intercepted) + ' of ' + num(people(t)) + ' browser connections intercepted' + (t.spoofed ? ' (' + num(t.spoofed) + ' bots left out)' : '');
     }
-    $('browser').textContent = num(t.browser);
-    $('browser-detail').textContent = num(t.connections) + ' connections in all (bots and tools included)';
+    $('browser').textContent = num(people(t));
+    const notCounted = [];
+    if (t.spoofed) notCounted.push(num(t.spoofed) + ' bots posing as browsers');
+    const others = (t.connections || 0) - (t.browser || 0);
+    if (others > 0) notCounted.push(num(others) + ' other clients');
+    $('browser-detail').textContent = num(t.connections) + ' connections in all' + (notCounted.length ? '; not counted here: ' + notCounted.join(', ') : '');
     const kAff = $('kpi-affected');
     kAff.className = 'kpi' + (t.affected ? ' bad' : t.countries ? ' ok' : '');
     $('affected').textContent = num(t.affected);
@@ -223,7 +233,7 @@
         el('td', { class: 'nowrap' }, ccBadge(r.country)),
         el('td', { class: 'mono' }, asnText(r.asn)),
         el('td', { class: 'org', title: r.as_org || '' }, r.as_org || '—'),
-        el('td', { class: 'num' }, num(r.browser)),
+        el('td', { class: 'num', title: r.spoofed ? num(r.spoofed) + ' bots posing as browsers left out' : '' }, num(people(r))),
         el('td', { class: 'num' }, num(r.intercepted)),
         el('td', {}, shareBar(r.share)),
         el('td', { class: 'nowrap' }, prod));
@@ -240,7 +250,7 @@
     for (const r of top.rows) {
       const li = el('li', {},
         ccBadge(r.country),
-        el('span', { class: 'country-name' }, countryName(r.country), el('small', {}, num(r.browser) + ' browser conns')),
+        el('span', { class: 'country-name' }, countryName(r.country), el('small', {}, num(people(r)) + ' browser conns')),
         shareBar(r.share));
       pickable(li, { scope: 'country', key: r.key, label: countryName(r.country) + ' (all networks)' });
       ul.append(li);
@@ -349,7 +359,7 @@
     const box = $('chart');
     clear(box);
     const pts = series.points;
-    const total = pts.reduce((s, p) => s + p.browser, 0);
+    const total = pts.reduce((s, p) => s + people(p), 0);
     $('chart-title').textContent = 'Trend · ' + state.sel.label;
     if (!total) {
       setEmpty('chart-empty', 'No browser connections from ' + state.sel.label + ' in ' + WINDOWS[state.window] + '.');
@@ -361,7 +371,7 @@
     const n = pts.length;
     const bw = iw / n;
     const maxShare = niceShareMax(Math.max(...pts.map((p) => p.share)));
-    const maxConn = niceCount(Math.max(...pts.map((p) => p.browser)));
+    const maxConn = niceCount(Math.max(...pts.map(people)));
     const root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': 'Intercepted share and browser connections over time for ' + state.sel.label });
     const yS = (s) => T + ih - (s / maxShare) * ih;
     const yC = (c) => T + ih - (c / maxConn) * ih;
@@ -375,8 +385,8 @@
 
     // Browser connections as bars (right axis).
     pts.forEach((p, i) => {
-      if (!p.browser) return;
-      const y = yC(p.browser);
+      if (!people(p)) return;
+      const y = yC(people(p));
       root.append(svg('rect', { class: 'conns', x: L + i * bw + bw * 0.15, y: y, width: Math.max(1, bw * 0.7), height: T + ih - y }));
     });
 
@@ -396,7 +406,7 @@
       seg = [];
     };
     pts.forEach((p, i) => {
-      if (!p.browser) {
+      if (!people(p)) {
         flush();
         return;
       }
@@ -419,7 +429,7 @@
       const d = new Date(p.start);
       const r = svg('rect', { class: 'hover', x: L + i * bw, y: T, width: bw, height: ih });
       r.append(svg('title', {}, (long ? dayHHMM(d) : hhmm(d)) + ' — ' +
-        (p.browser ? pct(p.share) + ' intercepted (' + num(p.intercepted) + ' of ' + num(p.browser - p.spoofed) + ' browser connections, bots left out)' : 'no browser connections')));
+        (people(p) ? pct(p.share) + ' intercepted (' + num(p.intercepted) + ' of ' + num(people(p)) + ' browser connections' + (p.spoofed ? ', ' + num(p.spoofed) + ' bots left out)' : ')') : 'no browser connections')));
       root.append(r);
     });
     box.append(root);
