@@ -37,7 +37,11 @@
 // the dashboard (admin.listen); and, when http_listen is set, a plain-HTTP
 // one that answers ACME http-01 challenges and redirects everything else
 // to https ([CertManager.HTTPHandler]). Only the first captures and judges
-// ClientHellos.
+// ClientHellos; its capture listener's counters are on /metrics as
+// mitmwatch_capture_connections_total and
+// mitmwatch_capture_hellos_total{result}, result one of captured, not_tls,
+// truncated, too_large, malformed and timeout (a connection counts in one
+// once its capture has ended).
 //
 // # What the upstream is told
 //

@@ -187,7 +187,11 @@ func (e *Edge) build() error {
 	}
 	var connContext func(context.Context, net.Conn) context.Context
 	if !opts.NoDetection {
-		e.ln = fingerprints.NewListener(e.ln, fingerprints.ListenerConfig{})
+		capture := fingerprints.NewListener(e.ln, fingerprints.ListenerConfig{})
+		e.ln = capture
+		if err := registerCaptureMetrics(reg, capture.Stats); err != nil {
+			return err
+		}
 		connContext = middleware.ConnContext
 	}
 	e.srv = &http.Server{
