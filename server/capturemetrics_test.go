@@ -1,12 +1,16 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // TestServeCountsCaptureOutcomes: the edge's registry (its /metrics)
@@ -89,4 +93,45 @@ func gatherCounter(t *testing.T, reg *prometheus.Registry, name, label string) m
 		}
 	}
 	return out
+}
+
+// TestDemoMetricsCountItsOwnTraffic: the demo's /metrics has the same
+// capture and verdict counters as the edge's, for the demo's own
+// connections.
+func TestDemoMetricsCountItsOwnTraffic(t *testing.T) {
+	dir, pool := testCert(t)
+	ln, admin := loopback(t), loopback(t)
+	adminAddr := admin.Addr().String()
+	runUntilCleanup(t, func(ctx context.Context) error {
+		return RunDemo(ctx, DemoConfig{Listener: ln, AdminListener: admin, CertDir: dir})
+	})
+	c := newTestClient(t, ln.Addr().String(), pool, false)
+	if resp, body, _ := c.get(t, WellKnownPath, chromeUA); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+
+	resp, err := http.Get("http://" + adminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := func(name string) float64 {
+		var n float64
+		if mf := families[name]; mf != nil {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+		return n
+	}
+	for _, name := range []string{"mitmwatch_capture_connections_total", "mitmwatch_capture_hellos_total", "mitmwatch_middleware_verdicts_total"} {
+		if n := sum(name); n < 1 {
+			t.Errorf("%s = %v after one connection, want at least 1", name, n)
+		}
+	}
 }

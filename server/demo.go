@@ -86,6 +86,7 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 			adm.Close(ctx)
 		}()
 		mwCfg.Recorder, mwCfg.Notes, page = adm.Recorder, adm.Notes, adm.Handler(page)
+		mwCfg.Registerer = adm.Registry
 	}
 	mw, err := middleware.New(mwCfg)
 	if err != nil {
@@ -99,11 +100,12 @@ func RunDemo(ctx context.Context, cfg DemoConfig) error {
 		return fmt.Errorf("server: demo certificate: %w", err)
 	}
 	return serveTLS(ctx, tlsService{
-		name:    "demo",
-		ln:      ln,
-		cert:    cert,
-		handler: h,
-		logger:  logger,
+		name:       "demo",
+		ln:         ln,
+		cert:       cert,
+		handler:    h,
+		logger:     logger,
+		registerer: mwCfg.Registerer, // nil without the dashboard
 	})
 }
 

@@ -732,6 +732,10 @@ type DemoAdmin struct {
 	Notes *alerts.NoteBook
 	// URL is the dashboard's address, http://127.0.0.1:9090/.
 	URL string
+	// Registry is what the admin listener's /metrics serves; the demo's
+	// middleware and capture listener register into it
+	// (middleware.Config.Registerer).
+	Registry *prometheus.Registry
 
 	grades    *ProductGrades
 	evaluator *alerts.Evaluator
@@ -750,13 +754,14 @@ func StartDemoAdmin(cfg DemoAdminConfig) (*DemoAdmin, error) {
 		return nil, err
 	}
 	store := alerts.NewMemoryStore()
-	rec, err := alerts.NewRecorder(store, alerts.RecorderConfig{Logger: logger})
+	reg := NewRegistry()
+	rec, err := alerts.NewRecorder(store, alerts.RecorderConfig{Logger: logger, Registerer: reg})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("server: demo recorder: %w", err)
 	}
 	notes := alerts.NewNoteBook(0)
-	ev, err := alerts.NewEvaluator(alerts.EvaluatorConfig{Store: store, Logger: logger, Describe: notes.Describe})
+	ev, err := alerts.NewEvaluator(alerts.EvaluatorConfig{Store: store, Logger: logger, Describe: notes.Describe, Registerer: reg})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("server: demo alerts: %w", err)
@@ -770,6 +775,7 @@ func StartDemoAdmin(cfg DemoAdminConfig) (*DemoAdmin, error) {
 		Recorder:  rec,
 		Notes:     notes,
 		URL:       "http://" + ln.Addr().String() + "/",
+		Registry:  reg,
 		grades:    NewProductGrades(db, 0),
 		evaluator: ev,
 		done:      make(chan error, 1),
@@ -786,6 +792,7 @@ func StartDemoAdmin(cfg DemoAdminConfig) (*DemoAdmin, error) {
 			Alerts:   NewAlertFeed(ev),
 			Grades:   d.grades.Grade,
 			Logger:   logger,
+			Registry: reg,
 		})
 	}()
 	return d, nil

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mitmwatch/mitmwatch/fingerprints"
 	"github.com/mitmwatch/mitmwatch/middleware"
 )
@@ -40,6 +42,8 @@ type tlsService struct {
 	capture fingerprints.ListenerConfig
 	// connState, if set, is http.Server.ConnState.
 	connState func(net.Conn, http.ConnState)
+	// registerer, if set, receives the capture listener's counters.
+	registerer prometheus.Registerer
 }
 
 // serveTLS serves s until ctx is cancelled, then shuts down gracefully
@@ -47,6 +51,12 @@ type tlsService struct {
 // error if serving stops for another reason. It closes s.ln.
 func serveTLS(ctx context.Context, s tlsService) error {
 	ln := fingerprints.NewListener(s.ln, s.capture)
+	if s.registerer != nil {
+		if err := registerCaptureMetrics(s.registerer, ln.Stats); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	// Handshake failures are routine here (every browser rejects the
 	// self-signed certificate once): newServer logs them at debug level.
 	srv := newServer(s.handler, s.logger)
