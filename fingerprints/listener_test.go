@@ -169,11 +169,11 @@ func (c *ltSplitConn) Write(p []byte) (int, error) {
 
 // ltHandshake accepts one connection on ln (wrapped in a capture Listener
 // when cfg is not nil), runs a crypto/tls server handshake on it and
-// returns the handshake error and the capturing Conn (nil when not
-// wrapped). client runs concurrently with a fresh TCP conn to ln and closes
-// it when done; prepare, if not nil, runs on the server conn before the
-// handshake.
-func ltHandshake(t *testing.T, cfg *ListenerConfig, serverTLS *tls.Config, prepare func(net.Conn), client func(net.Conn)) (error, *Conn, *Listener) {
+// returns the capturing Conn and Listener (nil when not wrapped) and the
+// handshake error. client runs concurrently with a fresh TCP conn to ln
+// and closes it when done; prepare, if not nil, runs on the server conn
+// before the handshake.
+func ltHandshake(t *testing.T, cfg *ListenerConfig, serverTLS *tls.Config, prepare func(net.Conn), client func(net.Conn)) (*Conn, *Listener, error) {
 	t.Helper()
 	var ln net.Listener = ltListen(t)
 	var fl *Listener
@@ -204,7 +204,7 @@ func ltHandshake(t *testing.T, cfg *ListenerConfig, serverTLS *tls.Config, prepa
 	tc.Close()
 	<-clientDone
 	cc, _ := sc.(*Conn)
-	return herr, cc, fl
+	return cc, fl, herr
 }
 
 // ltRawClient sends b, half-closes, and reports everything the server sent
@@ -233,7 +233,7 @@ func TestListenerReassemblesSplitHello(t *testing.T) {
 			serverTLS, clientTLS := ltTLS(t)
 			var split *ltSplitConn
 			clientErr := make(chan error, 1)
-			herr, c, fl := ltHandshake(t, &ListenerConfig{}, serverTLS, nil, func(nc net.Conn) {
+			c, fl, herr := ltHandshake(t, &ListenerConfig{}, serverTLS, nil, func(nc net.Conn) {
 				split = &ltSplitConn{Conn: nc, t: t, sizes: tt.sizes, oneByte: tt.oneByte}
 				clientErr <- tls.Client(split, clientTLS).Handshake()
 			})
@@ -406,9 +406,9 @@ func TestListenerFailsExactlyLikeCryptoTLSAlone(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			serverTLS, _ := ltTLS(t)
 			plainResp := make(chan []byte, 1)
-			plainErr, _, _ := ltHandshake(t, nil, serverTLS, nil, ltRawClient(tt.send, plainResp))
+			_, _, plainErr := ltHandshake(t, nil, serverTLS, nil, ltRawClient(tt.send, plainResp))
 			capResp := make(chan []byte, 1)
-			capErr, c, fl := ltHandshake(t, &tt.cfg, serverTLS, nil, ltRawClient(tt.send, capResp))
+			c, fl, capErr := ltHandshake(t, &tt.cfg, serverTLS, nil, ltRawClient(tt.send, capResp))
 
 			if plainErr == nil || capErr == nil || plainErr.Error() != capErr.Error() {
 				t.Errorf("handshake error with capture %v, without %v", capErr, plainErr)
@@ -440,7 +440,7 @@ func TestListenerOversizedHelloStillHandshakes(t *testing.T) {
 		t.Fatalf("test hello is %d bytes, not over the cap", n)
 	}
 	clientState := make(chan tls.ConnectionState, 1)
-	herr, c, fl := ltHandshake(t, &ListenerConfig{MaxHelloSize: 1024}, serverTLS, nil, func(nc net.Conn) {
+	c, fl, herr := ltHandshake(t, &ListenerConfig{MaxHelloSize: 1024}, serverTLS, nil, func(nc net.Conn) {
 		tc := tls.Client(nc, clientTLS)
 		if err := tc.Handshake(); err != nil {
 			t.Errorf("client handshake: %v", err)
@@ -485,7 +485,7 @@ func TestListenerDeadlines(t *testing.T) {
 				prepare = func(c net.Conn) { c.SetReadDeadline(time.Now().Add(tt.callerAfter)) }
 			}
 			// The client stays silent until the server closes.
-			herr, c, fl := ltHandshake(t, &ListenerConfig{HelloTimeout: tt.helloTimeout}, serverTLS, prepare, func(nc net.Conn) {
+			c, fl, herr := ltHandshake(t, &ListenerConfig{HelloTimeout: tt.helloTimeout}, serverTLS, prepare, func(nc net.Conn) {
 				io.Copy(io.Discard, nc)
 			})
 			var ne net.Error

@@ -238,7 +238,7 @@ func newE2EReceiver(t *testing.T, secret string) *e2eReceiver {
 		defer r.mu.Unlock()
 		if err := signer.Verify(req.Header, body, time.Now(), 5*time.Minute); err != nil {
 			r.badSigs = append(r.badSigs, err.Error())
-			http.Error(w, "bad signature", 401)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
 		var ev alerts.Event
